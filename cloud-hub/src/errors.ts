@@ -1,0 +1,76 @@
+import { TpError } from '@truepresence/protocol';
+
+/** Stable codes of the cloud hub. They appear in logs and API responses; never reuse a code. */
+export const HubErrorCode = {
+  storeNotStarted: 'TP_HUB_STORE_NOT_STARTED',
+  storeOpenFailed: 'TP_HUB_STORE_OPEN_FAILED',
+  storeMigrationFailed: 'TP_HUB_STORE_MIGRATION_FAILED',
+  storeSiteUnknown: 'TP_HUB_STORE_SITE_UNKNOWN',
+  storeSiteExists: 'TP_HUB_STORE_SITE_EXISTS',
+  storeSiteKeyExists: 'TP_HUB_STORE_SITE_KEY_EXISTS',
+  storeTimeZoneInvalid: 'TP_HUB_STORE_TIME_ZONE_INVALID',
+  storeDateInvalid: 'TP_HUB_STORE_DATE_INVALID',
+  storeDeviceUnknown: 'TP_HUB_STORE_DEVICE_UNKNOWN',
+  storeDeviceExists: 'TP_HUB_STORE_DEVICE_EXISTS',
+  storeDeviceRevoked: 'TP_HUB_STORE_DEVICE_REVOKED',
+  storeDeviceSiteMismatch: 'TP_HUB_STORE_DEVICE_SITE_MISMATCH',
+  storeEventSeqTaken: 'TP_HUB_STORE_EVENT_SEQ_TAKEN',
+  storeAlertUnknown: 'TP_HUB_STORE_ALERT_UNKNOWN',
+  storePersonUnknown: 'TP_HUB_STORE_PERSON_UNKNOWN',
+  storePersonErased: 'TP_HUB_STORE_PERSON_ERASED',
+  storeExternalIdTaken: 'TP_HUB_STORE_EXTERNAL_ID_TAKEN',
+  storeConsentUnknown: 'TP_HUB_STORE_CONSENT_UNKNOWN',
+  storeConsentMissing: 'TP_HUB_STORE_CONSENT_MISSING',
+  storeTemplateUnknown: 'TP_HUB_STORE_TEMPLATE_UNKNOWN',
+  storePhotoUnknown: 'TP_HUB_STORE_PHOTO_UNKNOWN',
+  storeUserUnknown: 'TP_HUB_STORE_USER_UNKNOWN',
+  storeUserExists: 'TP_HUB_STORE_USER_EXISTS',
+  // Hub core: keys, broker, ingestion, roster, enrolment, API.
+  keyInvalid: 'TP_HUB_KEY_INVALID',
+  dataDirUnwritable: 'TP_HUB_DATA_DIR_UNWRITABLE',
+  dataDecryptFailed: 'TP_HUB_DATA_DECRYPT_FAILED',
+  passwordHashInvalid: 'TP_HUB_PASSWORD_HASH_INVALID',
+  brokerStartFailed: 'TP_HUB_BROKER_START_FAILED',
+  brokerNotConnected: 'TP_HUB_BROKER_NOT_CONNECTED',
+  ingestStoreFailed: 'TP_HUB_INGEST_STORE_FAILED',
+  siteKeyMissing: 'TP_HUB_SITE_KEY_MISSING',
+  siteKeyInvalid: 'TP_HUB_SITE_KEY_INVALID',
+  personNoSite: 'TP_HUB_PERSON_NO_SITE',
+  enrolUnavailable: 'TP_HUB_ENROL_UNAVAILABLE',
+  enrolImageUnreadable: 'TP_HUB_ENROL_IMAGE_UNREADABLE',
+  enrolImageTooLarge: 'TP_HUB_ENROL_IMAGE_TOO_LARGE',
+  enrolNoFace: 'TP_HUB_ENROL_NO_FACE',
+  enrolSeveralFaces: 'TP_HUB_ENROL_SEVERAL_FACES',
+  enrolFaceTooSmall: 'TP_HUB_ENROL_FACE_TOO_SMALL',
+  enrolTooBlurred: 'TP_HUB_ENROL_TOO_BLURRED',
+  enrolTooDark: 'TP_HUB_ENROL_TOO_DARK',
+  enrolTooBright: 'TP_HUB_ENROL_TOO_BRIGHT',
+  enrolPose: 'TP_HUB_ENROL_POSE',
+  enrolDuplicate: 'TP_HUB_ENROL_DUPLICATE',
+  enrolTooManyTemplates: 'TP_HUB_ENROL_TOO_MANY_TEMPLATES',
+  requestInvalid: 'TP_HUB_REQUEST_INVALID',
+  requestTooLarge: 'TP_HUB_REQUEST_TOO_LARGE',
+  mediaTypeUnsupported: 'TP_HUB_MEDIA_TYPE_UNSUPPORTED',
+  notFound: 'TP_HUB_NOT_FOUND',
+  authRequired: 'TP_HUB_AUTH_REQUIRED',
+  authForbidden: 'TP_HUB_AUTH_FORBIDDEN',
+  authLoginFailed: 'TP_HUB_AUTH_LOGIN_FAILED',
+  authRateLimited: 'TP_HUB_AUTH_RATE_LIMITED',
+  authCsrf: 'TP_HUB_AUTH_CSRF',
+  notReady: 'TP_HUB_NOT_READY',
+  internal: 'TP_HUB_INTERNAL',
+} as const;
+
+export type HubErrorCode = (typeof HubErrorCode)[keyof typeof HubErrorCode];
+
+export function hubError(
+  code: HubErrorCode,
+  message: string,
+  details?: Record<string, unknown>,
+  cause?: unknown,
+): TpError {
+  return new TpError(code, message, {
+    ...(details ? { details } : {}),
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
