@@ -1240,10 +1240,12 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
         personId: person.id,
         seal: sealer(),
       });
+      // Assert at once: the refusal may land before the erasure's own promise settles.
+      const refused = rejectsWith(enrolling, HubErrorCode.storePersonErased);
       await new Promise((resolve) => setTimeout(resolve, 50));
       release();
       await erasing;
-      await rejectsWith(enrolling, HubErrorCode.storePersonErased);
+      await refused;
       assert.deepEqual(
         (await store.rosterChangesAfter(s.id, 0, 10)).map((c) => c.kind),
         ['erase'],
