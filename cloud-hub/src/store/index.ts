@@ -1,5 +1,4 @@
 export * from './config.ts';
 export * from './hub-store.ts';
 export type { StoreOptions } from './kysely-store.ts';
-export { addDays, datesBetween, dayRange, dayStart, isTimeZone, localDate } from './local-day.ts';
 export { openStore } from './open-store.ts';

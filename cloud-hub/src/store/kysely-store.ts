@@ -8,6 +8,7 @@ import {
 } from '@truepresence/protocol';
 import { Kysely, Migrator, type Selectable, type SqlBool, sql } from 'kysely';
 import { HubErrorCode, hubError } from '../errors.ts';
+import { isTimeZone } from '../time-zone.ts';
 import type { StoreConfig } from './config.ts';
 import type {
   AlertsTable,
@@ -73,7 +74,7 @@ import type {
   User,
   UserPatch,
 } from './hub-store.ts';
-import { datesBetween, dayRange, isTimeZone } from './local-day.ts';
+import { datesBetween, dayRange } from './local-day.ts';
 import { migrationProvider } from './migrations/index.ts';
 
 type Db = Kysely<Database>;

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isTpError } from '@truepresence/protocol';
 import fc from 'fast-check';
-import { addDays, datesBetween, dayRange, dayStart, isTimeZone, localDate } from './local-day.ts';
+import { isTimeZone, localDate } from '../time-zone.ts';
+import { addDays, datesBetween, dayRange, dayStart } from './local-day.ts';
 
 const at = (iso: string) => Date.parse(iso);
 const hours = (range: { start: number; end: number }) => (range.end - range.start) / 3_600_000;
