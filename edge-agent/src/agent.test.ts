@@ -148,6 +148,20 @@ describe('Agent', () => {
     }
   });
 
+  it('a site key that is not 32 bytes stops the start with its own code', async () => {
+    writeFileSync(join(dir, 'short-site.key'), randomBytes(16).toString('base64url'), { mode: 0o600 });
+    const keys = raw.keys as Record<string, unknown>;
+    const agent = agentWith(
+      parseConfig(
+        agentConfigSchema,
+        { ...raw, keys: { ...keys, siteKeys: [{ id: 'hq.k1', key: { credential: 'short-site.key' } }] } },
+        'test',
+      ),
+    );
+    await assert.rejects(agent.start(), { code: 'TP_AGENT_SITE_KEY_INVALID' });
+    assert.ok(!agent.healthy());
+  });
+
   it('a lost store stops the start with its code and leaves the other store as it was', async () => {
     unlinkSync(join(dir, 'cache.db'));
     const outbox = readFileSync(join(dir, 'outbox.db'));

@@ -283,7 +283,7 @@ export class Agent {
           const siteKeys = new Map(
             config.keys.siteKeys.map((k) => [
               k.id,
-              key32(secret(k.key), `site key ${k.id}`, AgentErrorCode.rosterRejected),
+              key32(secret(k.key), `site key ${k.id}`, AgentErrorCode.siteKeyInvalid),
             ]),
           );
           const hubKeys = new Map(config.keys.hubKeys.map((k) => [k.id, publicKeyFromBase64(k.publicKey)]));

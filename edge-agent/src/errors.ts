@@ -27,6 +27,7 @@ export const AgentErrorCode = {
   outboxFull: 'TP_AGENT_OUTBOX_FULL',
   ackTimeout: 'TP_AGENT_ACK_TIMEOUT',
   rosterRejected: 'TP_AGENT_ROSTER_REJECTED',
+  siteKeyInvalid: 'TP_AGENT_SITE_KEY_INVALID',
   syncRefused: 'TP_AGENT_SYNC_REFUSED',
   syncTimeout: 'TP_AGENT_SYNC_TIMEOUT',
   syncIncomplete: 'TP_AGENT_SYNC_INCOMPLETE',
