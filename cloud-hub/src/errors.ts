@@ -1,4 +1,4 @@
-import { TpError } from '@truepresence/protocol';
+import { codedError } from '@truepresence/protocol';
 
 /** Stable codes of the cloud hub. They appear in logs and API responses; never reuse a code. */
 export const HubErrorCode = {
@@ -63,14 +63,4 @@ export const HubErrorCode = {
 
 export type HubErrorCode = (typeof HubErrorCode)[keyof typeof HubErrorCode];
 
-export function hubError(
-  code: HubErrorCode,
-  message: string,
-  details?: Record<string, unknown>,
-  cause?: unknown,
-): TpError {
-  return new TpError(code, message, {
-    ...(details ? { details } : {}),
-    ...(cause === undefined ? {} : { cause }),
-  });
-}
+export const hubError = codedError<HubErrorCode>;

@@ -1,4 +1,4 @@
-import { TpError } from '@truepresence/protocol';
+import { codedError } from '@truepresence/protocol';
 
 /** Stable codes of the model-pack workspace. Never reuse a code; add new ones at the end. */
 export const ModelErrorCode = {
@@ -27,14 +27,4 @@ export const ModelErrorCode = {
 
 export type ModelErrorCode = (typeof ModelErrorCode)[keyof typeof ModelErrorCode];
 
-export function modelError(
-  code: ModelErrorCode,
-  message: string,
-  details?: Record<string, unknown>,
-  cause?: unknown,
-): TpError {
-  return new TpError(code, message, {
-    ...(details ? { details } : {}),
-    ...(cause === undefined ? {} : { cause }),
-  });
-}
+export const modelError = codedError<ModelErrorCode>;

@@ -1,4 +1,4 @@
-import { TpError } from './tp-error.ts';
+import { codedError } from './tp-error.ts';
 
 /** Stable codes of the protocol workspace (wire contract, config and secrets). Never reuse a code. */
 export const ProtocolErrorCode = {
@@ -29,14 +29,4 @@ export const ProtocolErrorCode = {
 
 export type ProtocolErrorCode = (typeof ProtocolErrorCode)[keyof typeof ProtocolErrorCode];
 
-export function protocolError(
-  code: ProtocolErrorCode,
-  message: string,
-  details?: Record<string, unknown>,
-  cause?: unknown,
-): TpError {
-  return new TpError(code, message, {
-    ...(details ? { details } : {}),
-    ...(cause === undefined ? {} : { cause }),
-  });
-}
+export const protocolError = codedError<ProtocolErrorCode>;

@@ -25,3 +25,19 @@ export class TpError extends Error {
 export function isTpError(error: unknown, code?: string): error is TpError {
   return error instanceof TpError && (code === undefined || error.code === code);
 }
+
+/**
+ * A TpError from positional arguments; each workspace binds it to its own code table
+ * (`export const hubError = codedError<HubErrorCode>;`) so only its codes type-check.
+ */
+export function codedError<Code extends string>(
+  code: Code,
+  message: string,
+  details?: Record<string, unknown>,
+  cause?: unknown,
+): TpError {
+  return new TpError(code, message, {
+    ...(details ? { details } : {}),
+    ...(cause === undefined ? {} : { cause }),
+  });
+}

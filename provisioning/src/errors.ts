@@ -1,4 +1,4 @@
-import { TpError } from '@truepresence/protocol';
+import { codedError } from '@truepresence/protocol';
 
 /** Stable codes of the provisioning CLI. They appear on stderr and in --json output; never reuse a code. */
 export const ProvisionErrorCode = {
@@ -20,14 +20,4 @@ export const ProvisionErrorCode = {
 
 export type ProvisionErrorCode = (typeof ProvisionErrorCode)[keyof typeof ProvisionErrorCode];
 
-export function provisionError(
-  code: ProvisionErrorCode,
-  message: string,
-  details?: Record<string, unknown>,
-  cause?: unknown,
-): TpError {
-  return new TpError(code, message, {
-    ...(details ? { details } : {}),
-    ...(cause === undefined ? {} : { cause }),
-  });
-}
+export const provisionError = codedError<ProvisionErrorCode>;
