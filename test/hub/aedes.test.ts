@@ -127,7 +127,7 @@ describe('hub over the embedded broker', () => {
     await hub.api('GET', `/api/v1/events/${replay.id}`, undefined, 404);
   });
 
-  test('a gap and a broken link are stored and raised as alerts; a late event fills the gap', async () => {
+  test('a gap and a broken link are stored and raised as alerts; a late event fills the gap and resolves its alert', async () => {
     const missing = cam2.next();
     const afterGap = cam2.next();
     cam2.send(afterGap);
@@ -147,14 +147,24 @@ describe('hub over the embedded broker', () => {
     assert.equal(cam2.acks.get(afterGap.id), 'stored');
     assert.equal(cam2.acks.get(missing.id), 'stored');
     assert.equal(cam2.acks.get(broken.id), 'stored');
-    const { alerts } = await hub.api<{ alerts: Array<{ kind: string; details: Record<string, unknown> }> }>(
+    type Listed = { kind: string; details: Record<string, unknown>; resolution: string | null };
+    const { alerts } = await hub.api<{ alerts: Listed[] }>(
       'GET',
       '/api/v1/alerts?deviceId=cam-2&kind=sequence_gap,chain_break',
     );
-    assert.deepEqual(alerts.map((a) => [a.kind, a.details.seq]).sort(), [
-      ['chain_break', broken.seq],
-      ['sequence_gap', afterGap.seq],
+    assert.deepEqual(alerts.map((a) => [a.kind, a.details.seq, a.resolution]).sort(), [
+      ['chain_break', broken.seq, null],
+      ['sequence_gap', afterGap.seq, 'gap filled: the missing events arrived late'],
     ]);
+    const open = await hub.api<{ alerts: Listed[] }>(
+      'GET',
+      '/api/v1/alerts?deviceId=cam-2&kind=sequence_gap,chain_break&unacknowledged=true',
+    );
+    assert.deepEqual(
+      open.alerts.map((a) => a.kind),
+      ['chain_break'],
+      'the filled gap no longer shows as open',
+    );
   });
 
   test('a revoked device is cut off by the broker and refused at login', async () => {

@@ -1,4 +1,5 @@
-// Device alerts (hash-chain gaps and breaks, refused events, clock skew, cameras, storage) and the audit log.
+// Device alerts (hash-chain gaps and breaks, refused events, sync lag, clock skew, cameras, storage) and the
+// audit log.
 import { idSchema } from '@truepresence/protocol';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -19,7 +20,8 @@ export async function alertRoutes(app: FastifyInstance): Promise<void> {
     unacknowledged: z
       .enum(['true', 'false'])
       .default('false')
-      .transform((v) => v === 'true'),
+      .transform((v) => v === 'true')
+      .describe('true: only open alerts, neither acknowledged nor resolved by the hub.'),
     beforeId: z.coerce.number().int().optional().describe('Page: alerts older than this id.'),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
   });
@@ -42,6 +44,7 @@ export async function alertRoutes(app: FastifyInstance): Promise<void> {
         ...(q.deviceId ? { deviceId: q.deviceId } : {}),
         ...(q.kind ? { kinds: q.kind as AlertKind[] } : {}),
         unacknowledgedOnly: q.unacknowledged,
+        unresolvedOnly: q.unacknowledged,
         ...(q.beforeId === undefined ? {} : { beforeId: q.beforeId }),
         limit: q.limit,
       });

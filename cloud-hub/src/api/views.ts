@@ -158,6 +158,10 @@ export const alertView = z.strictObject({
   createdAt: epochMs,
   acknowledgedAt: epochMs.nullable(),
   acknowledgedBy: z.string().nullable(),
+  resolvedAt: epochMs
+    .nullable()
+    .describe('When the hub found the condition settled (gap filled, agent caught up).'),
+  resolution: z.string().nullable().describe('How it was settled.'),
 });
 export const toAlert = (a: Alert): z.infer<typeof alertView> => ({ ...a });
 

@@ -1,6 +1,7 @@
 // Event ingestion: every envelope is verified (schema, device registered and active, topic, signature),
-// placed in its device's hash chain against what is stored (gap and break kept as alerts, replays refused,
-// each id stored once), committed in micro-batches, and only then acknowledged to its agent. A refused event
+// placed in its device's hash chain against what is stored (gap and break kept as alerts, a gap's alert
+// resolved once late events fill it, replays refused, each id stored once), committed in micro-batches, and
+// only then acknowledged to its agent. A refused event
 // is acknowledged in `rejected` with its code, so the agent keeps it aside instead of resending it forever.
 // Nothing a device sends can throw out of `handle`.
 import { EventEmitter } from 'node:events';
@@ -386,9 +387,11 @@ export class Ingestion extends EventEmitter {
         seq: envelope.seq,
       })),
     );
+    const lateDevices = new Set<string>();
     for (const [i, item] of batch.entries()) {
       const { envelope, hash } = item.verified;
-      const verdict = checkChain(item.verified, chains.merge(envelope, around[i]!));
+      const neighbours = chains.merge(envelope, around[i]!);
+      const verdict = checkChain(item.verified, neighbours);
       const at = { siteId: envelope.site, deviceId: envelope.device };
       if (verdict.status === 'duplicate') {
         outcomes.push({ status: 'duplicate' });
@@ -433,13 +436,33 @@ export class Ingestion extends EventEmitter {
       chains.add(envelope, hash);
       toInsert.push(event);
       outcomes.push({ status: 'stored', event });
+      if (envelope.seq < neighbours.highestSeq) lateDevices.add(envelope.device);
     }
     const statuses = await repo.insertEvents(toInsert);
+    for (const device of lateDevices) await resolveFilledGaps(repo, device);
     let i = 0;
     return outcomes.map((outcome) => {
       if (outcome.status !== 'stored') return outcome;
       return statuses[i++] === 'duplicate' ? { status: 'duplicate' } : outcome;
     });
+  }
+}
+
+/** Resolves the device's open gap alerts whose missing events have all arrived since. */
+async function resolveFilledGaps(repo: HubRepository, deviceId: string): Promise<void> {
+  const gaps = await repo.listAlerts({
+    deviceId,
+    kinds: ['sequence_gap'],
+    unresolvedOnly: true,
+    limit: 1000,
+  });
+  for (const gap of gaps) {
+    const { missingFrom, missingTo } = gap.details;
+    if (typeof missingFrom !== 'number' || typeof missingTo !== 'number') continue;
+    const stored = await repo.countStoredSeqs(deviceId, missingFrom, missingTo);
+    if (stored === missingTo - missingFrom + 1) {
+      await repo.resolveAlert(gap.id, 'gap filled: the missing events arrived late');
+    }
   }
 }
 

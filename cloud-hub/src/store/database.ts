@@ -70,6 +70,8 @@ export interface AlertsTable {
   created_at: number;
   acknowledged_at: number | null;
   acknowledged_by: string | null;
+  resolved_at: number | null;
+  resolution: string | null;
 }
 
 export interface PeopleTable {

@@ -193,6 +193,9 @@ export interface Alert extends NewAlert {
   createdAt: number;
   acknowledgedAt: number | null;
   acknowledgedBy: string | null;
+  /** When the hub found the condition settled (a gap filled, an agent caught up), and why. */
+  resolvedAt: number | null;
+  resolution: string | null;
 }
 
 export interface AlertFilter {
@@ -200,6 +203,7 @@ export interface AlertFilter {
   deviceId?: string;
   kinds?: readonly AlertKind[];
   unacknowledgedOnly?: boolean;
+  unresolvedOnly?: boolean;
   /** Ids below this one (pagination, newest first). */
   beforeId?: number;
   limit?: number;
@@ -463,12 +467,16 @@ export interface HubRepository {
   getEvent(eventId: string): Promise<StoredEvent | undefined>;
   listEvents(page: EventPage): Promise<StoredEvent[]>;
   countEvents(filter: EventFilter): Promise<EventCounts>;
+  /** How many of the device's seqs fromSeq..toSeq (both included) have a stored event. */
+  countStoredSeqs(deviceId: string, fromSeq: number, toSeq: number): Promise<number>;
   /** First-in / last-out per person per site-local day, oldest day first, then by person id. */
   attendance(query: AttendanceQuery): Promise<AttendanceDay[]>;
 
   addAlert(alert: NewAlert): Promise<Alert>;
   listAlerts(filter?: AlertFilter): Promise<Alert[]>;
   acknowledgeAlert(id: number, by: string): Promise<Alert>;
+  /** Marks the alert settled by the hub; the first resolution stays. */
+  resolveAlert(id: number, resolution: string): Promise<Alert>;
 
   createPerson(person: NewPerson): Promise<Person>;
   getPerson(id: string): Promise<Person | undefined>;

@@ -197,6 +197,8 @@ const alertFromRow = (row: Selectable<AlertsTable>): Alert => ({
   createdAt: row.created_at,
   acknowledgedAt: row.acknowledged_at,
   acknowledgedBy: row.acknowledged_by,
+  resolvedAt: row.resolved_at,
+  resolution: row.resolution,
 });
 
 const consentFromRow = (row: Selectable<ConsentsTable>): Consent => ({
@@ -742,6 +744,17 @@ export class KyselyRepository implements HubRepository {
     return counts;
   }
 
+  async countStoredSeqs(deviceId: string, fromSeq: number, toSeq: number): Promise<number> {
+    const row = await this.#db()
+      .selectFrom('events')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('device_id', '=', deviceId)
+      .where('device_seq', '>=', fromSeq)
+      .where('device_seq', '<=', toSeq)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
   async attendance(query: AttendanceQuery): Promise<AttendanceDay[]> {
     const site = await this.getSite(query.siteId);
     if (!site) throw siteUnknown(query.siteId);
@@ -825,6 +838,7 @@ export class KyselyRepository implements HubRepository {
       .$if(filter.deviceId !== undefined, (qb) => qb.where('device_id', '=', filter.deviceId!))
       .$if(filter.kinds !== undefined, (qb) => qb.where('kind', 'in', unique(filter.kinds)))
       .$if(filter.unacknowledgedOnly === true, (qb) => qb.where('acknowledged_at', 'is', null))
+      .$if(filter.unresolvedOnly === true, (qb) => qb.where('resolved_at', 'is', null))
       .$if(filter.beforeId !== undefined, (qb) => qb.where('id', '<', filter.beforeId!))
       .orderBy('id', 'desc')
       .limit(clampLimit(filter.limit, 100, 1000))
@@ -838,6 +852,20 @@ export class KyselyRepository implements HubRepository {
       .set((eb) => ({
         acknowledged_at: eb.fn.coalesce('acknowledged_at', eb.val(this.now())),
         acknowledged_by: eb.fn.coalesce('acknowledged_by', eb.val(by)),
+      }))
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) throw hubError(HubErrorCode.storeAlertUnknown, `alert ${id} does not exist`, { alertId: id });
+    return alertFromRow(row);
+  }
+
+  async resolveAlert(id: number, resolution: string): Promise<Alert> {
+    const row = await this.#db()
+      .updateTable('alerts')
+      .set((eb) => ({
+        resolved_at: eb.fn.coalesce('resolved_at', eb.val(this.now())),
+        resolution: eb.fn.coalesce('resolution', eb.val(resolution)),
       }))
       .where('id', '=', id)
       .returningAll()

@@ -44,10 +44,12 @@ const methods = {
   getEvent: true,
   listEvents: true,
   countEvents: true,
+  countStoredSeqs: true,
   attendance: true,
   addAlert: true,
   listAlerts: true,
   acknowledgeAlert: true,
+  resolveAlert: true,
   createPerson: true,
   getPerson: true,
   getPersonByExternalId: true,
@@ -483,7 +485,7 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       );
     });
 
-    test('listEvents filters, orders and pages; countEvents counts per kind', async () => {
+    test('listEvents filters, orders and pages; countEvents counts per kind; countStoredSeqs per seq range', async () => {
       const s = await site();
       const d = await device(s.id);
       const t0 = Date.UTC(2026, 1, 1, 9);
@@ -537,6 +539,15 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
         unknown: 1,
         spoof: 0,
       });
+      await store.insertEvents([event(d, 9)]);
+      assert.deepEqual(
+        [
+          await store.countStoredSeqs(d.id, 1, 9),
+          await store.countStoredSeqs(d.id, 6, 8),
+          await store.countStoredSeqs(d.id, 7, 8),
+        ],
+        [7, 1, 0],
+      );
     });
 
     test('attendance: first-in / last-out per person per site-local day, across a DST change', async () => {
@@ -655,7 +666,7 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       );
     });
 
-    test('alerts: add, filter, acknowledge', async () => {
+    test('alerts: add, filter, acknowledge, resolve', async () => {
       const s = await site();
       const d = await device(s.id);
       const gap = await store.addAlert({
@@ -673,6 +684,8 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
         createdAt: now,
         acknowledgedAt: null,
         acknowledgedBy: null,
+        resolvedAt: null,
+        resolution: null,
       });
       const stranger = await store.addAlert({
         kind: 'unknown_device',
@@ -711,6 +724,16 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
         [lag.id],
       );
       await rejectsWith(store.acknowledgeAlert(999_999_999, 'alice'), HubErrorCode.storeAlertUnknown);
+      now += 1000;
+      const resolved = await store.resolveAlert(lag.id, 'caught up');
+      assert.deepEqual([resolved.resolvedAt, resolved.resolution], [now, 'caught up']);
+      assert.equal(resolved.acknowledgedAt, null);
+      now += 1000;
+      assert.equal((await store.resolveAlert(lag.id, 'again')).resolvedAt, now - 1000);
+      assert.deepEqual(await store.listAlerts({ deviceId: d.id, unresolvedOnly: true }), [
+        { ...gap, acknowledgedAt: acked.acknowledgedAt, acknowledgedBy: 'alice' },
+      ]);
+      await rejectsWith(store.resolveAlert(999_999_999, 'x'), HubErrorCode.storeAlertUnknown);
     });
 
     test('people: create, find, list, update; external ids unique among people not erased', async () => {

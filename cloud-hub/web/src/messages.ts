@@ -61,7 +61,7 @@ export const alertText: Record<string, string> = {
   unknown_device: 'Event from an unknown device refused',
   revoked_device: 'Revoked device tried to send events',
   device_mismatch: 'Device sent under another device’s name',
-  sync_lag: 'Roster sync is lagging',
+  sync_lag: 'Device not keeping up: roster changes or events waiting',
   clock_skew: 'Device clock is wrong',
   camera_down: 'Camera down',
   storage_low: 'Device storage nearly full',

@@ -1,5 +1,6 @@
 // Devices and cameras: each agent's state, last seen, backlog, roster seq applied, model pack and camera
-// health; alerts (hash-chain gaps, revoked devices, sync lag...) to acknowledge; revocation.
+// health; alerts (hash-chain gaps, revoked devices, sync lag...) to acknowledge, or resolved by the hub once
+// settled; revocation.
 import { useEffect, useState } from 'preact/hooks';
 import { type AlertView, api, type DeviceView } from '../api.ts';
 import { useSession } from '../app.tsx';
@@ -52,6 +53,13 @@ function alertDetails(alert: AlertView): string {
     return (d.cameras as Array<{ id: string; state: string }>).map((c) => `${c.id} ${c.state}`).join(', ');
   }
   if (alert.kind === 'clock_skew') return `${String(d.aheadSeconds)} s ahead`;
+  if (alert.kind === 'sync_lag' && typeof d.behindSince === 'number') {
+    const what =
+      d.reason === 'backlog'
+        ? `${String(d.backlog)} events waiting in its outbox`
+        : `roster #${String(d.rosterSeqApplied)} applied of #${String(d.siteRosterSeq)}`;
+    return `${what} since ${dateTime(d.behindSince)}`;
+  }
   if (typeof d.code === 'string') return d.code;
   return '';
 }
@@ -121,7 +129,7 @@ export function DevicesPage(props: { query: URLSearchParams }) {
             checked={showAcknowledged}
             onChange={(e) => setShowAcknowledged(e.currentTarget.checked)}
           />
-          Show acknowledged alerts
+          Show acknowledged and resolved alerts
         </label>
       </form>
       <ErrorNotice error={data.error ?? actionError} onRetry={() => setRound((r) => r + 1)} />
@@ -138,7 +146,7 @@ export function DevicesPage(props: { query: URLSearchParams }) {
         ) : (
           <ul class="alerts">
             {alerts.map((a) => (
-              <li key={a.id} class={a.acknowledgedAt === null ? 'open' : 'done'}>
+              <li key={a.id} class={a.acknowledgedAt === null && a.resolvedAt === null ? 'open' : 'done'}>
                 <div>
                   <p class="alert-title">{alertText[a.kind] ?? a.kind}</p>
                   <p class="muted">
@@ -153,8 +161,13 @@ export function DevicesPage(props: { query: URLSearchParams }) {
                       Acknowledged by {a.acknowledgedBy} {ago(a.acknowledgedAt, now)}
                     </p>
                   )}
+                  {a.resolvedAt !== null && (
+                    <p class="muted">
+                      Resolved {ago(a.resolvedAt, now)}: {a.resolution}
+                    </p>
+                  )}
                 </div>
-                {canAcknowledge && a.acknowledgedAt === null && (
+                {canAcknowledge && a.acknowledgedAt === null && a.resolvedAt === null && (
                   <button
                     type="button"
                     class="secondary"
