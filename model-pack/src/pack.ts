@@ -38,7 +38,8 @@ import {
   type QualityLimits,
 } from './manifest.ts';
 import { type FaceQuality, measureQuality, type QualityIssue, qualityIssues } from './quality.ts';
-import { type Border, Resampler, type TensorFormat, warpAffine } from './resample.ts';
+import { type Border, type TensorFormat, warpAffine } from './resample.ts';
+import { ScratchPool } from './scratch-pool.ts';
 import { l2Normalize } from './similarity.ts';
 
 export interface Face {
@@ -82,24 +83,12 @@ export interface ModelPackOptions {
 export const alignedSize = 112;
 const maxBatch = 8;
 
-/** Runs one async job at a time: the model's input buffer is reused between calls. */
-class Serial {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(job: () => Promise<T>): Promise<T> {
-    const next = this.tail.then(job, job);
-    this.tail = next.catch(() => undefined);
-    return next;
-  }
-}
-
 interface Runner {
   backend: InferenceBackend;
   input: string;
   /** Batch dimension is dynamic: several crops go through one run. */
   batched: boolean;
-  buffer: Float32Array;
-  resampler: Resampler;
-  serial: Serial;
+  scratch: ScratchPool;
 }
 
 function format(input: ModelInput): TensorFormat {
@@ -335,9 +324,7 @@ export class ModelPack {
       backend,
       input: info.name,
       batched,
-      buffer: new Float32Array(batched && role !== 'detector' ? size * maxBatch : size),
-      resampler: new Resampler(),
-      serial: new Serial(),
+      scratch: new ScratchPool(batched && role !== 'detector' ? size * maxBatch : size),
     };
   }
 
@@ -371,18 +358,18 @@ export class ModelPack {
     const sx = region.width / roi.width;
     const sy = region.height / roi.height;
 
-    const candidates = await runner.serial.run(async () => {
+    const candidates = await runner.scratch.use(async ({ buffer, resampler }) => {
       const fmt = format(input);
-      runner.resampler.toTensor(
+      resampler.toTensor(
         image,
         roi,
-        { data: runner.buffer, offset: 0, width: tensorW, height: tensorH, format: fmt },
+        { data: buffer, offset: 0, width: tensorW, height: tensorH, format: fmt },
         'constant',
         region,
       );
       const channels = input.channels === 'GREY' ? 1 : 3;
       const tensor: Tensor = {
-        data: runner.buffer.subarray(0, tensorW * tensorH * channels),
+        data: buffer.subarray(0, tensorW * tensorH * channels),
         dims: dims(input.layout, 1, channels, tensorH, tensorW),
       };
       const outputs = await runner.backend.run({ [runner.input]: tensor });
@@ -426,16 +413,16 @@ export class ModelPack {
     const runner = this.runner('landmarks');
     const model = this.manifest.models.landmarks!;
     const crop = this.crop(image, box, model.crop);
-    return runner.serial.run(async () => {
+    return runner.scratch.use(async ({ buffer, resampler }) => {
       const { input } = model;
-      runner.resampler.toTensor(
+      resampler.toTensor(
         image,
         crop.box,
-        { data: runner.buffer, offset: 0, width: input.width, height: input.height, format: format(input) },
+        { data: buffer, offset: 0, width: input.width, height: input.height, format: format(input) },
         crop.border,
       );
       const tensor: Tensor = {
-        data: runner.buffer.subarray(0, elementsPerImage(input)),
+        data: buffer.subarray(0, elementsPerImage(input)),
         dims: dims(input.layout, 1, 1, input.height, input.width),
       };
       const outputs = await runner.backend.run({ [runner.input]: tensor });
@@ -525,13 +512,13 @@ export class ModelPack {
     const rows: Float32Array[] = [];
     for (let start = 0; start < crops.length; start += batch) {
       const chunk = crops.slice(start, start + batch);
-      const result = await runner.serial.run(async () => {
+      const result = await runner.scratch.use(async ({ buffer, resampler }) => {
         chunk.forEach((crop, i) => {
-          runner.resampler.toTensor(
+          resampler.toTensor(
             crop.image,
             crop.box,
             {
-              data: runner.buffer,
+              data: buffer,
               offset: i * per,
               width: input.width,
               height: input.height,
@@ -541,7 +528,7 @@ export class ModelPack {
           );
         });
         const tensor: Tensor = {
-          data: runner.buffer.subarray(0, chunk.length * per),
+          data: buffer.subarray(0, chunk.length * per),
           dims: dims(input.layout, chunk.length, channels, input.height, input.width),
         };
         const outputs = await runner.backend.run({ [runner.input]: tensor });

@@ -3,7 +3,10 @@ import { AgentErrorCode } from '../errors.ts';
 import { LatestFrameSlot } from './latest-frame-slot.ts';
 import type { Frame } from './types.ts';
 
-/** The analysis of one frame (detect, track, ...); the scheduler runs one at a time. */
+/**
+ * The analysis of one frame (detect, track, ...). The scheduler never runs two frames of one camera at
+ * once; frames of different cameras may be in flight together, up to its concurrency.
+ */
 export type AnalyseFrame = (cameraId: string, frame: Frame) => Promise<void>;
 
 export interface AnalysisStats {
@@ -21,6 +24,8 @@ const errorLogIntervalMs = 10_000;
 interface Lane {
   cameraId: string;
   slot: LatestFrameSlot<Frame>;
+  /** A frame of this camera is being analysed. */
+  busy: boolean;
   analysed: number;
   errors: number;
   finishedAt: number[];
@@ -29,21 +34,24 @@ interface Lane {
 }
 
 /**
- * Shares one analysis worker between cameras. Each camera has a latest-frame-wins slot; the worker serves
- * cameras with a waiting frame in round-robin order, so a fast camera cannot starve a slow one and a slow
- * analysis drops frames instead of queueing them. A failed analysis is counted and logged; the loop goes on.
+ * Shares the analysis between cameras. Each camera has a latest-frame-wins slot; up to `concurrency`
+ * frames of different cameras are analysed at once (inference runs off the main thread, so a second frame
+ * in flight overlaps its JavaScript with the first one's inference), never two of the same camera. Cameras
+ * with a waiting frame are served in round-robin order, so a fast camera cannot starve a slow one, and a
+ * slow analysis drops frames instead of queueing them. A failed analysis is counted and logged; the
+ * others go on.
  */
 export class FairScheduler {
   private readonly lanes: Lane[] = [];
   private cursor = 0;
   private running = false;
-  private loop: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
+  private readonly inFlight = new Set<Promise<void>>();
   private readonly log: Logger;
 
   constructor(
     private readonly analyse: AnalyseFrame,
     logger: Logger,
+    private readonly concurrency: number,
   ) {
     this.log = logger.child({ component: 'frame-scheduler' });
   }
@@ -53,6 +61,7 @@ export class FairScheduler {
     this.lanes.push({
       cameraId,
       slot: new LatestFrameSlot<Frame>(),
+      busy: false,
       analysed: 0,
       errors: 0,
       finishedAt: [],
@@ -66,21 +75,19 @@ export class FairScheduler {
     const lane = this.lanes.find((l) => l.cameraId === cameraId);
     if (!lane) return;
     lane.slot.put(frame);
-    this.wake?.();
+    this.dispatch();
   }
 
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.loop = this.run();
+    this.dispatch();
   }
 
-  /** Stops taking frames; resolves once the analysis in progress, if any, has finished. */
+  /** Stops taking frames; resolves once the analyses in progress, if any, have finished. */
   async stop(): Promise<void> {
     this.running = false;
-    this.wake?.();
-    await this.loop;
-    this.loop = null;
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
   }
 
   stats(cameraId: string): AnalysisStats | undefined {
@@ -96,36 +103,43 @@ export class FairScheduler {
     };
   }
 
-  private async run(): Promise<void> {
-    while (this.running) {
+  /** Starts analyses while there is room and a camera with a waiting frame. */
+  private dispatch(): void {
+    while (this.running && this.inFlight.size < this.concurrency) {
       const lane = this.next();
-      if (!lane) {
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-        });
-        this.wake = null;
-        continue;
-      }
-      const frame = lane.slot.take()!;
-      try {
-        await this.analyse(lane.cameraId, frame);
-        lane.analysed += 1;
-      } catch (error) {
-        lane.errors += 1;
-        this.logError(lane, error);
-      }
-      lane.finishedAt.push(Date.now());
-      if (lane.finishedAt.length > fpsWindow) lane.finishedAt.shift();
+      if (!lane) return;
+      const job = this.serve(lane, lane.slot.take()!);
+      this.inFlight.add(job);
+      void job.then(() => {
+        this.inFlight.delete(job);
+        this.dispatch();
+      });
     }
   }
 
-  /** The first camera with a waiting frame, starting after the one served last. */
+  private async serve(lane: Lane, frame: Frame): Promise<void> {
+    lane.busy = true;
+    try {
+      // Not inside the caller's stack: `offer` comes from a camera's frame event.
+      await Promise.resolve();
+      await this.analyse(lane.cameraId, frame);
+      lane.analysed += 1;
+    } catch (error) {
+      lane.errors += 1;
+      this.logError(lane, error);
+    }
+    lane.busy = false;
+    lane.finishedAt.push(Date.now());
+    if (lane.finishedAt.length > fpsWindow) lane.finishedAt.shift();
+  }
+
+  /** The first idle camera with a waiting frame, starting after the one served last. */
   private next(): Lane | undefined {
     const count = this.lanes.length;
     for (let i = 0; i < count; i++) {
       const index = (this.cursor + i) % count;
       const lane = this.lanes[index]!;
-      if (lane.slot.ready) {
+      if (lane.slot.ready && !lane.busy) {
         this.cursor = (index + 1) % count;
         return lane;
       }

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { isTpError, type Logger, scrubUrlCredentials, type TpError } from '@truepresence/protocol';
 import { z } from 'zod';
 import { AgentErrorCode } from '../errors.ts';
@@ -17,6 +18,14 @@ export const supervisorConfigSchema = z
       .default(5)
       .describe('Most restarts of one camera within restartWindowMs; beyond, the next waits for the window.'),
     restartWindowMs: z.int().min(1000).default(60_000).describe('Window of the restart rate cap.'),
+    analysisConcurrency: z
+      .int()
+      .min(1)
+      .max(64)
+      .default(() => availableParallelism())
+      .describe(
+        'Most frames (of different cameras) analysed at once; inference runs off the main thread, so more than one keeps the cores busy (default: the number of CPU cores).',
+      ),
   })
   .describe('Supervision of camera sources: a failed camera restarts alone, at a capped rate.');
 export type SupervisorConfig = z.output<typeof supervisorConfigSchema>;
@@ -40,7 +49,7 @@ interface Supervised {
 }
 
 /**
- * Runs the cameras and the one analysis worker they share. Frames go from each source into the fair
+ * Runs the cameras and the analysis they share. Frames go from each source into the fair
  * scheduler; a source that fails (its `start()` throws, or it reports `failed`) is restarted alone after
  * `restartDelayMs`, at most `maxRestarts` times per `restartWindowMs`, while the other cameras go on.
  */
@@ -57,7 +66,7 @@ export class CameraSupervisor {
     logger: Logger,
   ) {
     this.log = logger.child({ component: 'camera-supervisor' });
-    this.scheduler = new FairScheduler(analyse, logger);
+    this.scheduler = new FairScheduler(analyse, logger, config.analysisConcurrency);
     this.cameras = sources.map((source) => {
       const camera: Supervised = {
         source,
@@ -72,7 +81,7 @@ export class CameraSupervisor {
     });
   }
 
-  /** Starts the analysis worker and every camera; a camera that fails to start does not fail this. */
+  /** Starts the analysis and every camera; a camera that fails to start does not fail this. */
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
@@ -85,7 +94,7 @@ export class CameraSupervisor {
     await Promise.all(this.cameras.map((camera) => this.startSource(camera)));
   }
 
-  /** Stops every camera, then the analysis worker once its frame in progress is done. */
+  /** Stops every camera, then the analysis once its frames in progress are done. */
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;

@@ -9,19 +9,22 @@ import type {
   Tensor,
   TensorInfo,
 } from './backend.ts';
+import { type OutputMessage, SessionThread } from './session-thread.ts';
 
 function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0]!.slice(0, 200);
 }
 
-function tensorInfo(meta: readonly ort.InferenceSession.ValueMetadata[]): TensorInfo[] {
-  return meta.map((m) => ({ name: m.name, shape: m.isTensor ? [...m.shape] : [] }));
-}
-
-/** onnxruntime-node: CPU is bundled; CUDA/TensorRT need their libraries, other providers other builds. */
+/**
+ * onnxruntime-node: CPU is bundled; CUDA/TensorRT need their libraries, other providers other builds.
+ * onnxruntime-node runs a model synchronously on the calling thread, so each model has its own worker
+ * thread: the main thread prepares the next input (and serves other cameras) while a model runs.
+ */
 export class OnnxRuntimeBackend implements InferenceBackend {
   private readonly options: BackendOptions;
-  private session: ort.InferenceSession | undefined;
+  private thread: SessionThread | undefined;
+  private inputs: TensorInfo[] = [];
+  private outputs: TensorInfo[] = [];
   private providers: ExecutionProvider[] = [];
   private fallbacks: ProviderFallback[] = [];
 
@@ -40,6 +43,8 @@ export class OnnxRuntimeBackend implements InferenceBackend {
     };
     this.fallbacks = [];
     const candidates: ExecutionProvider[] = [];
+    const thread = new SessionThread();
+    this.thread = thread;
     for (const provider of wanted) {
       if (available.has(provider)) candidates.push(provider);
       else this.fallbacks.push({ provider, reason: 'not included in this onnxruntime-node build' });
@@ -49,11 +54,19 @@ export class OnnxRuntimeBackend implements InferenceBackend {
     for (let i = 0; i < candidates.length; i++) {
       const list = candidates.slice(i);
       try {
-        this.session = await ort.InferenceSession.create(model, { ...base, executionProviders: list });
+        const { metadata } = await thread.request({
+          kind: 'load',
+          model,
+          options: { ...base, executionProviders: list },
+        });
+        this.inputs = metadata?.inputs ?? [];
+        this.outputs = metadata?.outputs ?? [];
         this.providers = list;
         return;
       } catch (error) {
         if (list.length === 1) {
+          this.thread = undefined;
+          await thread.terminate();
           throw modelError(
             ModelErrorCode.loadFailed,
             `onnxruntime cannot load the model: ${firstLine(error)}`,
@@ -67,15 +80,21 @@ export class OnnxRuntimeBackend implements InferenceBackend {
   }
 
   async run(inputs: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>> {
-    const session = this.session;
-    if (!session) throw modelError(ModelErrorCode.notStarted, 'model is not loaded');
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const [name, tensor] of Object.entries(inputs)) {
-      feeds[name] = new ort.Tensor('float32', tensor.data, tensor.dims);
+    const thread = this.thread;
+    if (!thread || this.providers.length === 0) {
+      throw modelError(ModelErrorCode.notStarted, 'model is not loaded');
     }
-    let results: ort.InferenceSession.ReturnType;
+    // A copy goes to the thread, so the caller may reuse its buffer as soon as this returns.
+    const feeds: Record<string, Tensor> = {};
+    const transfer: ArrayBuffer[] = [];
+    for (const [name, tensor] of Object.entries(inputs)) {
+      const data = tensor.data.slice();
+      feeds[name] = { data, dims: tensor.dims };
+      transfer.push(data.buffer);
+    }
+    let results: Record<string, OutputMessage>;
     try {
-      results = await session.run(feeds);
+      results = (await thread.request({ kind: 'run', feeds }, transfer)).outputs ?? {};
     } catch (error) {
       throw modelError(ModelErrorCode.inferenceFailed, `inference failed: ${firstLine(error)}`, {}, error);
     }
@@ -97,14 +116,22 @@ export class OnnxRuntimeBackend implements InferenceBackend {
       fallbacks: this.fallbacks,
       intraOpThreads: this.options.intraOpThreads,
       interOpThreads: this.options.interOpThreads,
-      inputs: this.session ? tensorInfo(this.session.inputMetadata) : [],
-      outputs: this.session ? tensorInfo(this.session.outputMetadata) : [],
+      inputs: this.inputs,
+      outputs: this.outputs,
     };
   }
 
   async dispose(): Promise<void> {
-    const session = this.session;
-    this.session = undefined;
-    await session?.release();
+    const thread = this.thread;
+    this.thread = undefined;
+    this.providers = [];
+    this.inputs = [];
+    this.outputs = [];
+    if (!thread) return;
+    try {
+      await thread.request({ kind: 'release' });
+    } finally {
+      await thread.terminate();
+    }
   }
 }
