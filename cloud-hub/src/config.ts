@@ -275,9 +275,25 @@ export const hubConfigSchema = z
           .describe(
             'How long a replica trusts its cached copy of a device record (revocations by other replicas).',
           ),
+        syncLagSeconds: z
+          .number()
+          .min(0.1)
+          .max(7 * 86_400)
+          .default(300)
+          .describe(
+            "An online agent whose applied roster seq stays behind its site's latest change (erasures included), or whose outbox stays above maxBacklog, for this long raises a sync_lag alert; resolved once it has caught up.",
+          ),
+        maxBacklog: z
+          .number()
+          .int()
+          .min(0)
+          .default(1000)
+          .describe(
+            'Events waiting in an agent outbox (its status "backlog") above which it counts as behind.',
+          ),
       })
       .prefault({})
-      .describe('Device registry.'),
+      .describe('Device registry and monitoring.'),
   })
   .describe('TruePresence cloud hub.');
 

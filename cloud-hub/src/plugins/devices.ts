@@ -1,8 +1,10 @@
-// The devices part: the registry (keys, broker logins, status), the alert throttle, and the status topic.
+// The devices part: the registry (keys, broker logins, status), the alert throttle, the sync lag check, and
+// the status topic.
 import fp from 'fastify-plugin';
 import { AlertThrottle } from '../devices/alert-throttle.ts';
 import { DeviceRegistry } from '../devices/registry.ts';
 import { StatusHandler } from '../devices/status.ts';
+import { SyncLagMonitor } from '../devices/sync-lag.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -18,6 +20,15 @@ export const devicesPlugin = fp(
     const alerts = new AlertThrottle(app.store, logger);
     app.decorate('devices', registry);
     app.decorate('deviceAlerts', alerts);
+    const { syncLagSeconds, maxBacklog } = app.hubConfig.devices;
+    const syncLag = new SyncLagMonitor(
+      app.store,
+      alerts,
+      { lagMs: syncLagSeconds * 1000, maxBacklog },
+      app.hubLogger.child({ component: 'sync-lag' }),
+    );
+    app.addHook('onReady', async () => syncLag.start());
+    app.addHook('onClose', () => syncLag.stop());
     app.metrics.addGauge({
       name: 'tp_hub_devices_online',
       help: 'Active devices whose last status says online.',
