@@ -38,7 +38,8 @@ import {
   type QualityLimits,
 } from './manifest.ts';
 import { type FaceQuality, measureQuality, type QualityIssue, qualityIssues } from './quality.ts';
-import { type Border, type TensorFormat, warpAffine } from './resample.ts';
+import { type Border, rgbToTensor, type TensorFormat, warpAffine } from './resample.ts';
+import { resizeCrop } from './resize.ts';
 import { ScratchPool } from './scratch-pool.ts';
 import { l2Normalize } from './similarity.ts';
 
@@ -358,13 +359,11 @@ export class ModelPack {
     const sx = region.width / roi.width;
     const sy = region.height / roi.height;
 
-    const candidates = await runner.scratch.use(async ({ buffer, resampler }) => {
-      const fmt = format(input);
-      resampler.toTensor(
-        image,
-        roi,
-        { data: buffer, offset: 0, width: tensorW, height: tensorH, format: fmt },
-        'constant',
+    const pixels = await resizeCrop(image, roi, region.width, region.height);
+    const candidates = await runner.scratch.use(async ({ buffer }) => {
+      rgbToTensor(
+        pixels,
+        { data: buffer, offset: 0, width: tensorW, height: tensorH, format: format(input) },
         region,
       );
       const channels = input.channels === 'GREY' ? 1 : 3;

@@ -68,6 +68,67 @@ const emptyAxis = (): Axis => ({
   weight: new Float32Array(0),
 });
 
+/** Tensor pixels outside `region` become black (0 before normalisation). */
+function fillOutside(target: TensorTarget, r: Region): void {
+  const { data, offset, width: tw, height: th, format } = target;
+  if (r.x <= 0 && r.y <= 0 && r.width >= tw && r.height >= th) return;
+  const channels = format.channels === 'GREY' ? 1 : 3;
+  const plane = tw * th;
+  const nchw = format.layout === 'NCHW';
+  for (let c = 0; c < channels; c++) {
+    const fill = -(format.mean[c] ?? format.mean[0] ?? 0) / (format.std[c] ?? format.std[0] ?? 1);
+    for (let y = 0; y < th; y++) {
+      for (let x = 0; x < tw; x++) {
+        if (x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height) continue;
+        data[nchw ? offset + c * plane + y * tw + x : offset + (y * tw + x) * channels + c] = fill;
+      }
+    }
+  }
+}
+
+/**
+ * Writes an RGB image already at the region's size into `region` of the target tensor: channel order,
+ * layout and normalisation as `toTensor`; tensor pixels outside the region become black.
+ */
+export function rgbToTensor(pixels: RgbImage, target: TensorTarget, region?: Region): void {
+  const { data, offset, width: tw, height: th, format } = target;
+  const r = region ?? { x: 0, y: 0, width: tw, height: th };
+  fillOutside(target, r);
+  const mean = (c: number) => format.mean[c] ?? format.mean[0] ?? 0;
+  const std = (c: number) => format.std[c] ?? format.std[0] ?? 1;
+  const [m0, m1, m2] = [mean(0), mean(1), mean(2)];
+  const [s0, s1, s2] = [std(0), std(1), std(2)];
+  const plane = tw * th;
+  const nchw = format.layout === 'NCHW';
+  const grey = format.channels === 'GREY';
+  const swap = format.channels === 'BGR';
+  const src = pixels.data;
+  for (let y = 0; y < r.height; y++) {
+    let p = y * pixels.width * 3;
+    for (let x = 0; x < r.width; x++, p += 3) {
+      const red = src[p]!;
+      const green = src[p + 1]!;
+      const blue = src[p + 2]!;
+      const pixel = (r.y + y) * tw + r.x + x;
+      if (grey) {
+        data[offset + pixel] = (0.299 * red + 0.587 * green + 0.114 * blue - m0) / s0;
+        continue;
+      }
+      const c0 = swap ? blue : red;
+      const c2 = swap ? red : blue;
+      if (nchw) {
+        data[offset + pixel] = (c0 - m0) / s0;
+        data[offset + plane + pixel] = (green - m1) / s1;
+        data[offset + 2 * plane + pixel] = (c2 - m2) / s2;
+      } else {
+        data[offset + pixel * 3] = (c0 - m0) / s0;
+        data[offset + pixel * 3 + 1] = (green - m1) / s1;
+        data[offset + pixel * 3 + 2] = (c2 - m2) / s2;
+      }
+    }
+  }
+}
+
 export class Resampler {
   private readonly xAxis = emptyAxis();
   private readonly yAxis = emptyAxis();
@@ -149,7 +210,6 @@ export class Resampler {
         : { image: source, crop: sourceCrop };
     const { width: tw, height: th, format } = target;
     const r = region ?? { x: 0, y: 0, width: tw, height: th };
-    const channels = format.channels === 'GREY' ? 1 : 3;
     const mean = (c: number) => format.mean[c] ?? format.mean[0] ?? 0;
     const std = (c: number) => format.std[c] ?? format.std[0] ?? 1;
     const data = target.data;
@@ -157,17 +217,7 @@ export class Resampler {
     const nchw = format.layout === 'NCHW';
     const offset = target.offset;
 
-    if (r.x > 0 || r.y > 0 || r.width < tw || r.height < th) {
-      for (let c = 0; c < channels; c++) {
-        const fill = -mean(c) / std(c);
-        for (let y = 0; y < th; y++) {
-          for (let x = 0; x < tw; x++) {
-            if (x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height) continue;
-            data[nchw ? offset + c * plane + y * tw + x : offset + (y * tw + x) * channels + c] = fill;
-          }
-        }
-      }
-    }
+    fillOutside(target, r);
 
     const xa = this.axis(this.xAxis, crop.x, crop.width, r.width, image.width);
     const ya = this.axis(this.yAxis, crop.y, crop.height, r.height, image.height);

@@ -8,7 +8,7 @@ import { type Direction, directionOf } from './direction.ts';
 import { type MeasuredFace, measureFaces } from './face-measure.ts';
 import type { PersonMatch } from './fusion.ts';
 import type { GateVerdict } from './quality-gate.ts';
-import type { LivenessSample } from './track-liveness.ts';
+import { type LivenessSample, trackLiveness } from './track-liveness.ts';
 import { type Track, Tracker } from './tracker.ts';
 
 /** The pipeline's stages, timed per analysed frame (detect, gate) or per face (liveness, embed). */
@@ -148,15 +148,25 @@ export class CameraAnalyser {
     this.latest = { frame, faces: views };
 
     if (gated.length > 0) {
-      t = performance.now();
-      const live = await this.pack.livenessMany(
-        image,
-        gated.map((g) => g.face),
+      // A live track stays live (its score is its best window so far): more samples cannot change that.
+      const unsure = gated.filter(
+        (g) => trackLiveness(g.evidence.liveness, this.config.decision.liveness, false).verdict !== 'live',
       );
-      this.time('liveness', (performance.now() - t) / gated.length);
-      gated.forEach((g, i) => {
-        g.evidence.liveness.push({ live: live[i]!, yawDeg: g.quality.yawDeg, pitchDeg: g.quality.pitchDeg });
-      });
+      if (unsure.length > 0) {
+        t = performance.now();
+        const live = await this.pack.livenessMany(
+          image,
+          unsure.map((g) => g.face),
+        );
+        this.time('liveness', (performance.now() - t) / unsure.length);
+        unsure.forEach((g, i) => {
+          g.evidence.liveness.push({
+            live: live[i]!,
+            yawDeg: g.quality.yawDeg,
+            pitchDeg: g.quality.pitchDeg,
+          });
+        });
+      }
       const wanted = gated.filter((g) => g.evidence.shots.wouldKeep(g.verdict.score));
       if (wanted.length > 0) {
         t = performance.now();
