@@ -6,6 +6,7 @@ export const AgentErrorCode = {
   cacheUnreadable: 'TP_AGENT_CACHE_UNREADABLE',
   cacheCorrupt: 'TP_AGENT_CACHE_CORRUPT',
   cacheModelPackChanged: 'TP_AGENT_CACHE_MODEL_PACK_CHANGED',
+  cacheSchemaOld: 'TP_AGENT_CACHE_SCHEMA_OLD',
   cacheRosterGap: 'TP_AGENT_CACHE_ROSTER_GAP',
   cacheChangeInvalid: 'TP_AGENT_CACHE_CHANGE_INVALID',
   cacheQueryInvalid: 'TP_AGENT_CACHE_QUERY_INVALID',

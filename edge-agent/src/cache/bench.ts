@@ -29,7 +29,7 @@ export interface VariantFigures {
 type VariantName = 'float32' | 'int8' | 'bit32Rescored';
 
 export interface SearchBenchResult {
-  /** The agent's search: `searchPeople` on the encrypted cache (binary scan in a radius, float rescoring). */
+  /** The agent's search: `searchPeople` on the encrypted cache (in-memory binary scan, float rescoring). */
   search: VariantFigures & {
     /** With `variants`: plain vec0 alternatives on the same data, for comparison. */
     variants?: Record<VariantName, VariantFigures>;

@@ -13,7 +13,7 @@ export const vectorCacheConfigSchema = z
       .max(4096)
       .default(64)
       .describe(
-        'Decrypted pages kept in memory, filled when the cache opens. A search scans every binary code (64 bytes per template) and reads a few templates; with the whole file in memory (about 2.9 KiB per template: 64 MiB holds ~22,000) no search decrypts from disk. Keep at least templates x 100 bytes.',
+        'Decrypted pages kept in memory, filled when the cache opens. A search scans the binary codes, which are held in memory apart from this (64 bytes per template), then reads the vectors of a few dozen templates from the file; pages not kept here are read and decrypted again (the file is about 2.9 KiB per template: 64 MiB keeps ~22,000).',
       ),
   })
   .describe('Vector cache: the roster templates, encrypted at rest with the provisioned storage key.');

@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3-multiple-ciphers';
-import * as sqliteVec from 'sqlite-vec';
+import { signCode } from './hamming-index.ts';
 import { cacheFileKeyHex, normalisedVectorBytes } from './vector-cache.ts';
 
 /**
@@ -47,16 +47,7 @@ const codePiece = 8;
 export function templateTraces(image: Buffer, vector: Float32Array): number {
   const stored = normalisedVectorBytes(vector);
   if (typeof stored === 'string') throw new Error(`the vector ${stored}`);
-  const db = new Database(':memory:');
-  let code: Buffer;
-  try {
-    sqliteVec.load(db);
-    code = db
-      .prepare<[Buffer], { code: Buffer }>('SELECT vec_quantize_binary(vec_f32(?)) AS code')
-      .get(stored)!.code;
-  } finally {
-    db.close();
-  }
+  const code = Buffer.from(signCode(vector));
   let found = 0;
   for (let at = 0; at < stored.length; at += floatPiece) {
     if (image.includes(stored.subarray(at, at + floatPiece))) found++;

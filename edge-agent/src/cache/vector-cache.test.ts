@@ -15,11 +15,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { createLogger, isTpError } from '@truepresence/protocol';
+import Database from 'better-sqlite3-multiple-ciphers';
 import { AgentErrorCode } from '../errors.ts';
 import { vectorCacheConfigSchema } from './config.ts';
 import { decryptedCacheImage, templateTraces } from './forensics.ts';
 import { cosine, syntheticFaces } from './synthetic.ts';
-import { type CacheRosterChange, VectorCache, type VectorCacheOpenOptions } from './vector-cache.ts';
+import {
+  type CacheRosterChange,
+  cacheFileKeyHex,
+  VectorCache,
+  type VectorCacheOpenOptions,
+} from './vector-cache.ts';
 
 const logger = createLogger({ level: 'silent', name: 'vector-cache-test' });
 const modelPack = 'default-1.0.0';
@@ -154,6 +160,18 @@ describe('opening the cache', () => {
       () => VectorCache.open(options({ modelPack: 'other-2.0.0' })),
       AgentErrorCode.cacheModelPackChanged,
     );
+  });
+
+  it('refuses a cache of an older schema with TP_AGENT_CACHE_SCHEMA_OLD and leaves it untouched', () => {
+    VectorCache.open(options({ create: true })).close();
+    const db = new Database(path);
+    db.pragma("cipher = 'chacha20'");
+    db.pragma(`key = 'raw:${cacheFileKeyHex(key)}'`);
+    db.prepare('UPDATE cache_meta SET schema_version = 1').run();
+    db.close();
+    const before = snapshot();
+    throwsCode(() => VectorCache.open(options()), AgentErrorCode.cacheSchemaOld);
+    assert.deepEqual(snapshot(), before);
   });
 });
 
@@ -324,7 +342,7 @@ describe('search', () => {
     people.push(person);
     return person;
   };
-  // Over 4096 templates, so searches go through the sampled Hamming radius as on a large site.
+  // Thousands of templates, so the binary scan has many codes to choose its candidates from.
   let templateCount = 0;
   while (templateCount < 4400) {
     const person = addPerson(`person-${people.length}`, faces.identity(), 1 + Math.floor(faces.random() * 5));
@@ -415,7 +433,7 @@ describe('search', () => {
     assert.ok(lookalikesSeen >= 20, `only ${lookalikesSeen} queries had a contender above 0.4`);
   });
 
-  it('looks beyond the radius when asked for more persons than fall within it', () => {
+  it('takes more candidates when the first ones belong to too few persons', () => {
     const query = faces.capture(crowd);
     const hits = cache.searchPeople(query, 300);
     assert.equal(hits.length, 300);

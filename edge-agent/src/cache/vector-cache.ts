@@ -2,9 +2,9 @@ import { hkdfSync } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { EMBEDDING_DIMENSIONS, type Logger, type RosterChange, TpError } from '@truepresence/protocol';
 import Database from 'better-sqlite3-multiple-ciphers';
-import * as sqliteVec from 'sqlite-vec';
 import { AgentErrorCode } from '../errors.ts';
 import type { VectorCacheConfig } from './config.ts';
+import { HammingIndex, signCode } from './hamming-index.ts';
 
 /** One template of a roster change, vector decoded. Templates of another model pack than the cache's are not kept. */
 export interface TemplateInput {
@@ -51,8 +51,9 @@ export interface VectorCacheOpenOptions {
   logger: Logger;
 }
 
-const SCHEMA_VERSION = 1;
-/** Largest `k` a vec0 KNN query takes. */
+/** 2: sign codes in a plain table (1 kept them in a sqlite-vec vec0 table). */
+const SCHEMA_VERSION = 2;
+/** Largest `k` a search takes, and most candidates it rescores. */
 const MAX_CANDIDATES = 4096;
 /**
  * Codes taken from the binary scan per search (more for large k); their templates are rescored with the
@@ -60,17 +61,6 @@ const MAX_CANDIDATES = 4096;
  */
 const MIN_CANDIDATES = 16;
 const CANDIDATES_PER_ANSWER = 3;
-/**
- * vec0's scan costs more the more codes it keeps (at 100k, a top-16 costs ~45% more than a top-1), unless
- * a distance bound leaves it few to choose from: codes are then only kept within a Hamming radius that
- * about RADIUS_TARGET codes of other persons fall within. The radius is the distance below which that
- * share of code pairs of different persons fall, sampled from the cache itself (embeddings are not
- * centred, so it depends on the model). Below RADIUS_MIN_TEMPLATES a plain scan is cheap enough.
- */
-const RADIUS_TARGET = 128;
-const RADIUS_MIN_TEMPLATES = 4096;
-const RADIUS_SAMPLE = 300;
-const NO_RADIUS = EMBEDDING_DIMENSIONS + 1;
 
 const schema = `
 CREATE TABLE cache_meta (
@@ -94,7 +84,10 @@ CREATE TABLE templates (
   vector BLOB NOT NULL CHECK (length(vector) = ${EMBEDDING_DIMENSIONS * 4})
 ) STRICT;
 CREATE INDEX templates_by_person ON templates (person_id);
-CREATE VIRTUAL TABLE template_codes USING vec0(code bit[${EMBEDDING_DIMENSIONS}]);
+CREATE TABLE template_codes (
+  id INTEGER PRIMARY KEY REFERENCES templates (id),
+  code BLOB NOT NULL CHECK (length(code) = ${EMBEDDING_DIMENSIONS / 8})
+) STRICT;
 `;
 
 function cacheError(
@@ -111,18 +104,6 @@ export function cacheFileKeyHex(key: Buffer): string {
   return Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), 'truepresence vector cache v1', 32)).toString(
     'hex',
   );
-}
-
-/** Bits that differ between two binary codes. */
-function hamming(a: Buffer, b: Buffer): number {
-  let bits = 0;
-  for (let i = 0; i < a.length; i += 4) {
-    let x = (a.readUInt32LE(i) ^ b.readUInt32LE(i)) >>> 0;
-    x -= (x >>> 1) & 0x55555555;
-    x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-    bits += Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
-  }
-  return bits;
 }
 
 function sqliteCode(error: unknown): string | undefined {
@@ -144,42 +125,64 @@ export function normalisedVectorBytes(vector: unknown): Buffer | string {
   return Buffer.from(unit.buffer);
 }
 
+/** The float32 values of a stored vector (a view when the bytes are aligned for one). */
+function floatsOf(bytes: Buffer): Float32Array {
+  if (bytes.byteOffset % 4 === 0)
+    return new Float32Array(bytes.buffer, bytes.byteOffset, EMBEDDING_DIMENSIONS);
+  return new Float32Array(new Uint8Array(bytes).buffer);
+}
+
+/** Cosine similarity of two L2-normalised vectors. */
+function dot(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < EMBEDDING_DIMENSIONS; i++) sum += a[i]! * b[i]!;
+  return sum;
+}
+
 interface PreparedTemplate {
   id: string;
   vector: Buffer;
 }
 
+interface StoredTemplate {
+  personId: string;
+  templateId: string;
+  vector: Buffer;
+}
+
+/** A change to the in-memory codes, made once the transaction that made it in the file has committed. */
+type CodeChange = { add: number; code: Uint8Array } | { remove: number };
+
 /**
  * The agent's encrypted vector cache: the site roster's templates in SQLite (sqlite3mc ChaCha20-Poly1305,
- * raw 256-bit key) with sqlite-vec. Only what a decision needs is kept: person ids, template ids and
- * vectors, no names. 1:N search scans 512-bit sign codes (vec0 `bit[512]`, Hamming distance) and rescores
- * the candidates with the exact float32 cosine. Measured at 100k templates on one core (bench.ts): vec0
- * float32 ~107 ms and int8 ~121 ms a query (the npm build of sqlite-vec has no SIMD for them, and int8
- * misses 2.5% of top-1s), the binary scan a few ms with recall@1 1.0.
+ * raw 256-bit key). Only what a decision needs is kept: person ids, template ids and vectors, no names.
+ * 1:N search scans the 512-bit sign codes of all templates (Hamming distance, hamming-index.ts: WebAssembly,
+ * in memory) and rescores the nearest with the exact float32 cosine, their vectors read from the file.
+ * Measured at 100k templates on one core (bench.ts, `--variants` for sqlite-vec's vec0): vec0 float32
+ * ~107 ms and int8 ~121 ms a query (the npm build of sqlite-vec has no SIMD, and int8 misses 2.5% of
+ * top-1s); vec0 `bit[512]` with the rescoring in SQL p50 8.1 / p95 9.1 ms; the in-memory scan ~1.4 ms CPU
+ * a query (p95 ~2.3), recall@1 1.0. So the codes live in a plain table, loaded into memory at open and
+ * kept in step with every change once its transaction commits; vec0 is not used (schema 2).
  * Roster changes apply one transaction each (or one per batch) together with the applied seq; erased
- * templates are overwritten (secure_delete) and the WAL is checkpointed so no page image of them remains.
+ * templates are overwritten (secure_delete), in the file and in memory, and the WAL is checkpointed so no
+ * page image of them remains.
  */
 export class VectorCache {
   #appliedSeq: number;
   #counts: CacheCounts;
-  #radius = NO_RADIUS;
-  /** Template count the radius was sampled at. */
-  #radiusAt = -1;
+  readonly #codes = new HammingIndex();
   readonly #selectSeq: Database.Statement<[], { applied_seq: number }>;
   readonly #setSeq: Database.Statement<[number]>;
   readonly #templatesOf: Database.Statement<[string], { id: number }>;
   readonly #ownerOf: Database.Statement<[string], { person_id: string }>;
-  readonly #deleteCode: Database.Statement<[bigint]>;
+  readonly #deleteCode: Database.Statement<[number]>;
   readonly #deleteTemplates: Database.Statement<[string]>;
   readonly #deletePerson: Database.Statement<[string]>;
   readonly #insertPerson: Database.Statement<[string]>;
   readonly #insertTemplate: Database.Statement<[string, string, string, Buffer], { id: number }>;
-  readonly #insertCode: Database.Statement<[bigint, Buffer]>;
-  readonly #nearest: Database.Statement<{ query: Buffer; candidates: number; radius: number }, TemplateMatch>;
-  readonly #bestOf: Database.Statement<{ query: Buffer; persons: string }, TemplateMatch>;
-  readonly #idRange: Database.Statement<[], { first: number | null; last: number | null }>;
-  readonly #templateFrom: Database.Statement<[number], { id: number; person_id: string }>;
-  readonly #codeOf: Database.Statement<[bigint], { code: Buffer }>;
+  readonly #insertCode: Database.Statement<[number, Buffer]>;
+  readonly #templatesById: Database.Statement<[string], StoredTemplate>;
+  readonly #templatesByPerson: Database.Statement<[string], StoredTemplate>;
 
   private constructor(
     private readonly db: Database.Database,
@@ -204,28 +207,19 @@ export class VectorCache {
     this.#insertTemplate = db.prepare(
       'INSERT INTO templates (template_id, person_id, model_pack, vector) VALUES (?, ?, ?, ?) RETURNING id',
     );
-    this.#insertCode = db.prepare(
-      'INSERT INTO template_codes (rowid, code) VALUES (?, vec_quantize_binary(vec_f32(?)))',
+    this.#insertCode = db.prepare('INSERT INTO template_codes (id, code) VALUES (?, ?)');
+    const columns = 'person_id AS personId, template_id AS templateId, vector';
+    this.#templatesById = db.prepare(
+      `SELECT ${columns} FROM templates WHERE id IN (SELECT value FROM json_each(?))`,
     );
-    this.#nearest = db.prepare(`
-      WITH coarse AS (
-        SELECT rowid FROM template_codes
-        WHERE code MATCH vec_quantize_binary(vec_f32(:query)) AND k = :candidates AND distance < :radius
-      )
-      SELECT t.person_id AS personId, t.template_id AS templateId,
-             1.0 - vec_distance_cosine(t.vector, vec_f32(:query)) AS similarity
-      FROM coarse CROSS JOIN templates AS t ON t.id = coarse.rowid
-      ORDER BY similarity DESC`);
-    // SQLite takes the bare columns of a max() aggregate from the row that has the max.
-    this.#bestOf = db.prepare(`
-      SELECT person_id AS personId, template_id AS templateId,
-             max(1.0 - vec_distance_cosine(vector, vec_f32(:query))) AS similarity
-      FROM templates WHERE person_id IN (SELECT value FROM json_each(:persons))
-      GROUP BY person_id
-      ORDER BY similarity DESC`);
-    this.#idRange = db.prepare('SELECT min(id) AS first, max(id) AS last FROM templates');
-    this.#templateFrom = db.prepare('SELECT id, person_id FROM templates WHERE id >= ? ORDER BY id LIMIT 1');
-    this.#codeOf = db.prepare('SELECT code FROM template_codes WHERE rowid = ?');
+    this.#templatesByPerson = db.prepare(
+      `SELECT ${columns} FROM templates WHERE person_id IN (SELECT value FROM json_each(?))`,
+    );
+    for (const { id, code } of db
+      .prepare<[], { id: number; code: Buffer }>('SELECT id, code FROM template_codes')
+      .iterate()) {
+      this.#codes.add(id, code);
+    }
   }
 
   /**
@@ -274,7 +268,6 @@ export class VectorCache {
       db.pragma("cipher = 'chacha20'");
       db.pragma(`key = 'raw:${cacheFileKeyHex(key)}'`);
       tables = VectorCache.#verify(db, path);
-      sqliteVec.load(db);
       // Before the check, which reads every page: what fits stays decrypted in memory for the searches.
       db.pragma(`cache_size = -${config.pageCacheMiB * 1024}`);
       VectorCache.#check(db, path);
@@ -303,7 +296,6 @@ export class VectorCache {
       throw error;
     }
     const cache = new VectorCache(db, path, modelPack, logger.child({ component: 'vector-cache' }));
-    cache.#sampleRadius();
     // Counts under names the logger does not redact ("templates" is one of its secret keys).
     const { people, templates: templateCount } = cache.#counts;
     cache.log.info(
@@ -369,6 +361,13 @@ export class VectorCache {
         cause,
       );
     }
+    if (meta !== undefined && meta.schema_version < SCHEMA_VERSION) {
+      throw cacheError(
+        AgentErrorCode.cacheSchemaOld,
+        `vector cache ${path} has schema ${meta.schema_version}, older than this agent's ${SCHEMA_VERSION}; remove the file and create it again: it refills from the hub's roster`,
+        { path, schema: meta.schema_version },
+      );
+    }
     if (meta?.schema_version !== SCHEMA_VERSION || meta.dimensions !== EMBEDDING_DIMENSIONS) {
       throw cacheError(
         AgentErrorCode.cacheCorrupt,
@@ -405,6 +404,7 @@ export class VectorCache {
    * erased template stays behind in the WAL file.
    */
   applyRosterChanges(changes: readonly CacheRosterChange[]): number {
+    const codeChanges: CodeChange[] = [];
     const outcome = this.db
       .transaction(() => {
         const counts = { ...this.#counts };
@@ -423,7 +423,7 @@ export class VectorCache {
               { seq: change.seq, applied: seq },
             );
           }
-          this.#applyOne(change, counts);
+          this.#applyOne(change, counts, codeChanges);
           this.#setSeq.run(change.seq);
           seq = change.seq;
           applied++;
@@ -434,14 +434,16 @@ export class VectorCache {
       .immediate();
     this.#appliedSeq = outcome.seq;
     this.#counts = outcome.counts;
+    for (const codeChange of codeChanges) {
+      if ('add' in codeChange) this.#codes.add(codeChange.add, codeChange.code);
+      else this.#codes.remove(codeChange.remove);
+    }
     if (outcome.erased > 0) {
       const [checkpoint] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
       if (checkpoint?.busy) {
         this.log.warn('erased templates stay in the WAL (encrypted) until the next checkpoint: it was busy');
       }
     }
-    const templates = this.#counts.templates;
-    if (templates > this.#radiusAt * 1.25 || templates < this.#radiusAt * 0.8) this.#sampleRadius();
     if (outcome.applied > 0) {
       this.log.info(
         { applied: outcome.applied, erased: outcome.erased, appliedSeq: outcome.seq },
@@ -461,11 +463,15 @@ export class VectorCache {
    * the second-best distinct identities a decision needs for its margin.
    */
   searchPeople(query: Float32Array, k: number): TemplateMatch[] {
-    const bytes = this.#query(query, k);
+    const unit = this.#query(query, k);
     const persons = (rows: TemplateMatch[]) => [...new Set(rows.map((row) => row.personId))];
-    const chosen = persons(this.#search(bytes, k, (rows) => persons(rows).length >= k)).slice(0, k);
+    const chosen = persons(this.#search(unit, k, (rows) => persons(rows).length >= k)).slice(0, k);
     // A person's best template may not have been a candidate: the chosen persons are rescored in full.
-    return this.#bestOf.all({ query: bytes, persons: JSON.stringify(chosen) });
+    const best = new Map<string, TemplateMatch>();
+    for (const match of this.#rescore(unit, this.#templatesByPerson.all(JSON.stringify(chosen)))) {
+      if (!best.has(match.personId)) best.set(match.personId, match);
+    }
+    return [...best.values()];
   }
 
   counts(): CacheCounts {
@@ -476,47 +482,31 @@ export class VectorCache {
     if (this.db.open) this.db.close();
   }
 
-  /** Scans within the radius first; too few answers there, it scans without, taking more candidates. */
-  #search(query: Buffer, k: number, enough: (rows: TemplateMatch[]) => boolean): TemplateMatch[] {
+  /** Takes the nearest codes as candidates; too few answers among them, it takes more. */
+  #search(unit: Float32Array, k: number, enough: (rows: TemplateMatch[]) => boolean): TemplateMatch[] {
+    const code = signCode(unit);
     let candidates = Math.min(Math.max(k * CANDIDATES_PER_ANSWER, MIN_CANDIDATES), MAX_CANDIDATES);
-    let radius = this.#radius;
     for (;;) {
-      const rows = this.#nearest.all({ query, candidates, radius });
-      const exhaustive = candidates >= this.#counts.templates || candidates === MAX_CANDIDATES;
-      if (enough(rows) || (radius === NO_RADIUS && exhaustive)) return rows;
-      if (radius !== NO_RADIUS) radius = NO_RADIUS;
-      else candidates = Math.min(candidates * 4, MAX_CANDIDATES);
+      const ids = this.#codes.nearest(code, candidates);
+      const rows = this.#rescore(unit, this.#templatesById.all(JSON.stringify(ids)));
+      if (enough(rows) || candidates >= this.#codes.size || candidates === MAX_CANDIDATES) return rows;
+      candidates = Math.min(candidates * 4, MAX_CANDIDATES);
     }
   }
 
-  #sampleRadius(): void {
-    this.#radiusAt = this.#counts.templates;
-    this.#radius = NO_RADIUS;
-    if (this.#counts.templates < RADIUS_MIN_TEMPLATES) return;
-    const { first, last } = this.#idRange.get()!;
-    if (first === null || last === null) return;
-    const sample = new Map<number, { personId: string; code: Buffer }>();
-    for (let i = 0; i < RADIUS_SAMPLE; i++) {
-      const row = this.#templateFrom.get(first + Math.floor((i * (last - first + 1)) / RADIUS_SAMPLE));
-      if (row && !sample.has(row.id)) {
-        sample.set(row.id, { personId: row.person_id, code: this.#codeOf.get(BigInt(row.id))!.code });
-      }
-    }
-    const codes = [...sample.values()];
-    const distances: number[] = [];
-    for (let i = 0; i < codes.length; i++) {
-      for (let j = i + 1; j < codes.length; j++) {
-        if (codes[i]!.personId !== codes[j]!.personId)
-          distances.push(hamming(codes[i]!.code, codes[j]!.code));
-      }
-    }
-    distances.sort((a, b) => a - b);
-    const share = RADIUS_TARGET / this.#counts.templates;
-    this.#radius = distances[Math.floor(share * distances.length)] ?? NO_RADIUS;
-    this.log.debug({ radius: this.#radius, templateCount: this.#counts.templates }, 'search radius sampled');
+  /** The templates with their exact cosine to the query, best first. */
+  #rescore(unit: Float32Array, templates: StoredTemplate[]): TemplateMatch[] {
+    return templates
+      .map(({ personId, templateId, vector }) => ({
+        personId,
+        templateId,
+        similarity: dot(unit, floatsOf(vector)),
+      }))
+      .sort((a, b) => b.similarity - a.similarity);
   }
 
-  #query(query: Float32Array, k: number): Buffer {
+  /** Checks `k` and the query; returns the query L2-normalised. */
+  #query(query: Float32Array, k: number): Float32Array {
     if (!Number.isSafeInteger(k) || k < 1 || k > MAX_CANDIDATES) {
       throw cacheError(AgentErrorCode.cacheQueryInvalid, `k must be an integer from 1 to ${MAX_CANDIDATES}`, {
         k,
@@ -526,10 +516,10 @@ export class VectorCache {
     if (typeof bytes === 'string') {
       throw cacheError(AgentErrorCode.cacheQueryInvalid, `the query vector ${bytes}`, {});
     }
-    return bytes;
+    return floatsOf(bytes);
   }
 
-  #applyOne(change: CacheRosterChange, counts: CacheCounts): void {
+  #applyOne(change: CacheRosterChange, counts: CacheCounts, codeChanges: CodeChange[]): void {
     if (typeof change.personId !== 'string' || change.personId.length === 0) {
       throw this.#invalid(change, 'it names no person');
     }
@@ -558,7 +548,10 @@ export class VectorCache {
         'templates of another model pack were not kept',
       );
     }
-    for (const { id } of this.#templatesOf.all(change.personId)) this.#deleteCode.run(BigInt(id));
+    for (const { id } of this.#templatesOf.all(change.personId)) {
+      this.#deleteCode.run(id);
+      codeChanges.push({ remove: id });
+    }
     counts.templates -= this.#deleteTemplates.run(change.personId).changes;
     counts.people -= this.#deletePerson.run(change.personId).changes;
     if (change.kind === 'erase' || kept.length === 0) return;
@@ -569,7 +562,9 @@ export class VectorCache {
         throw this.#invalid(change, `template ${template.id} belongs to another person`);
       }
       const { id } = this.#insertTemplate.get(template.id, change.personId, this.modelPack, template.vector)!;
-      this.#insertCode.run(BigInt(id), template.vector);
+      const code = signCode(floatsOf(template.vector));
+      this.#insertCode.run(id, Buffer.from(code.buffer, code.byteOffset, code.byteLength));
+      codeChanges.push({ add: id, code });
       counts.templates++;
     }
   }
