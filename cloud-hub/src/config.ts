@@ -115,6 +115,25 @@ export const hubConfigSchema = z
       })
       .prefault({})
       .describe('HTTP server.'),
+    metrics: z
+      .strictObject({
+        token: secretRefSchema
+          .nullable()
+          .default(null)
+          .describe(
+            'Bearer token that scrapes of GET /metrics send ("Authorization: Bearer TOKEN"; Prometheus: authorization.credentials_file), at least 20 characters; null for none.',
+          ),
+        loopback: z
+          .boolean()
+          .default(true)
+          .describe(
+            'Let clients on this machine (127.0.0.0/8, ::1) scrape without the token. Behind a reverse proxy on this machine, turn it off or set http.trustProxy.',
+          ),
+      })
+      .prefault({})
+      .describe(
+        'Prometheus metrics at GET /metrics: refused (401) unless the client sends the token or, when loopback is on, connects from this machine.',
+      ),
     store: storeConfigSchema
       .prefault({ type: 'sqlite', path: 'var/hub/hub.sqlite' })
       .describe(

@@ -26,6 +26,7 @@ test('hub keys are generated on first start into dataDir/keys (0600) and reused 
   assert.deepEqual(again.dataKey, first.dataKey);
   assert.equal(again.adminToken, first.adminToken);
   assert.equal(readFileSync(join(dataDir, 'keys', 'admin-api-token'), 'utf8').trim(), first.adminToken);
+  assert.equal(first.metricsToken, null, 'no metrics token unless configured');
 
   chmodSync(join(dataDir, 'keys', 'data.key'), 0o644);
   assert.throws(
@@ -58,4 +59,22 @@ test('configured keys are read from their secret references and checked', (t) =>
   assert.deepEqual(parseKey32(Buffer.from(key.toString('base64url')), 'k'), key);
   assert.deepEqual(parseKey32(Buffer.from(key.toString('base64')), 'k'), key);
   assert.deepEqual(parseKey32(key, 'k'), key);
+});
+
+test('the metrics token is read from its secret reference and must be long enough', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tp-hub-keys-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'metrics'), 'm'.repeat(32), { mode: 0o600 });
+  writeFileSync(join(dir, 'short'), 'abc', { mode: 0o600 });
+  const config = (file: string) =>
+    parseConfig(
+      hubConfigSchema,
+      { dataDir: join(dir, 'data'), metrics: { token: { file: join(dir, file) } } },
+      'test',
+    );
+  assert.equal(loadHubKeys(config('metrics'), {}).metricsToken, 'm'.repeat(32));
+  assert.throws(
+    () => loadHubKeys(config('short'), {}),
+    (e) => isTpError(e, HubErrorCode.keyInvalid),
+  );
 });

@@ -1,6 +1,7 @@
 // The hub's own secrets: the Ed25519 key that signs roster changes, the data key that encrypts templates,
 // photos and site roster keys at rest, and the admin API token. Each comes from a secret reference or, when
 // none is configured, from a file in dataDir/keys generated on first start (mode 0600) and reused later.
+// The metrics token is read only when configured.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +24,8 @@ export interface HubKeys {
   signingPublicKey: string;
   dataKey: Buffer;
   adminToken: string;
+  /** Bearer token of /metrics, when configured. */
+  metricsToken: string | null;
 }
 
 /** Writes a new secret file unless one exists (another process may have written it first). */
@@ -125,10 +128,16 @@ export function loadHubKeys(config: HubConfig, secrets: SecretEnvironment): HubK
   if (adminToken.length < 20) {
     throw hubError(HubErrorCode.keyInvalid, 'the admin API token must be at least 20 characters', {});
   }
+  const metricsToken =
+    config.metrics.token && readSecret(config.metrics.token, secrets).toString('utf8').trim();
+  if (metricsToken !== null && metricsToken.length < 20) {
+    throw hubError(HubErrorCode.keyInvalid, 'the metrics token must be at least 20 characters', {});
+  }
   return {
     signing: { id: config.keys.hubKeyId, privateKey },
     signingPublicKey: publicKeyToBase64(privateKey),
     dataKey,
     adminToken,
+    metricsToken,
   };
 }

@@ -2,6 +2,7 @@
 // devices and provisioning imports, people and consent, attendance and events, alerts, audit, health.
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createLogger, generateEd25519KeyPair, parseConfig, publicKeyToBase64 } from '@truepresence/protocol';
@@ -79,7 +80,7 @@ after(async () => {
 });
 
 describe('hub API', () => {
-  test('health, readiness, metrics, OpenAPI and the hub key are public', async () => {
+  test('health, readiness, OpenAPI and the hub key are public; metrics are served to this machine', async () => {
     assert.deepEqual((await call({ url: '/healthz', auth: null })).body, { status: 'ok' });
     const ready = await call({ url: '/readyz', auth: null });
     assert.equal(ready.status, 200);
@@ -88,6 +89,11 @@ describe('hub API', () => {
     assert.match(metrics.response.headers['content-type'] as string, /^text\/plain; version=0.0.4/);
     assert.match(metrics.response.body, /^tp_hub_devices_online 0$/m);
     assert.match(metrics.response.body, /^# TYPE tp_hub_ack_latency_seconds histogram$/m);
+    const remote = await call({ url: '/metrics', auth: null, remoteAddress: '203.0.113.7' });
+    assert.deepEqual([remote.status, remote.body.code], [401, 'TP_HUB_AUTH_REQUIRED']);
+    const asAdmin = await call({ url: '/metrics', remoteAddress: '203.0.113.7' });
+    assert.equal(asAdmin.status, 401, 'the admin API token is not the metrics token');
+    assert.equal((await call({ url: '/metrics', auth: null, remoteAddress: '::1' })).status, 200);
     const openapi = await call({ url: '/api/v1/openapi.json', auth: null });
     assert.equal(openapi.body.openapi, '3.0.3');
     for (const path of [
@@ -537,5 +543,53 @@ describe('hub API', () => {
       payload: '{"displayName":',
     });
     assert.deepEqual([broken.status, broken.body.code], [400, 'TP_HUB_REQUEST_INVALID']);
+  });
+});
+
+describe('metrics with a token and loopback off', () => {
+  const metricsDir = tempDir('tp-hub-metrics-');
+  const metricsToken = randomBytes(24).toString('base64url');
+  let hub: FastifyInstance;
+
+  before(async () => {
+    const tokenFile = join(metricsDir.path, 'metrics-token');
+    writeFileSync(tokenFile, `${metricsToken}\n`, { mode: 0o600 });
+    const config = parseConfig(
+      hubConfigSchema,
+      {
+        dataDir: metricsDir.path,
+        log: { level: 'silent' },
+        store: { type: 'sqlite', path: join(metricsDir.path, 'hub.sqlite') },
+        broker: { type: 'embedded', port: 0, persistence: 'memory' },
+        metrics: { token: { file: tokenFile }, loopback: false },
+      },
+      'test',
+    );
+    hub = await buildHub(config, { logger: createLogger({ level: 'silent', name: 'test' }) });
+    await hub.ready();
+  });
+
+  after(async () => {
+    await hub?.close();
+    metricsDir.dispose();
+  });
+
+  test('only scrapes with the token are served, from anywhere', async () => {
+    const scrape = (remoteAddress: string, token?: string) =>
+      hub.inject({
+        url: '/metrics',
+        remoteAddress,
+        ...(token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } }),
+      });
+    for (const address of ['127.0.0.1', '203.0.113.7']) {
+      const served = await scrape(address, metricsToken);
+      assert.equal(served.statusCode, 200, address);
+      assert.match(served.body, /^tp_hub_devices_online 0$/m);
+      const none = await scrape(address);
+      assert.deepEqual([none.statusCode, none.json().code], [401, 'TP_HUB_AUTH_REQUIRED'], address);
+      assert.equal((await scrape(address, `${metricsToken}x`)).statusCode, 401, address);
+      assert.equal((await scrape(address, hub.keys.adminToken)).statusCode, 401, address);
+    }
+    assert.doesNotMatch((await scrape('203.0.113.7')).body, /tp_hub_/);
   });
 });

@@ -73,7 +73,7 @@ export const apiPlugin = fp(
           title: 'TruePresence hub API',
           version: '1',
           description:
-            'Log in with POST /api/v1/auth/login (session cookie + X-CSRF-Token) or send "Authorization: Bearer <admin API token>". Errors are {"code", "message", "details"}.',
+            'Log in with POST /api/v1/auth/login (session cookie + X-CSRF-Token) or send "Authorization: Bearer <admin API token>". Errors are {"code", "message", "details"}. Outside /api/v1: GET /healthz and GET /readyz (public), GET /metrics (Prometheus; the metrics token of config metrics.token, or a client on the hub\'s machine unless metrics.loopback is off).',
         },
         components: {
           securitySchemes: {
