@@ -357,9 +357,9 @@ describe('admin web page', () => {
     );
   });
 
-  test('devices show status, camera health and chain alerts', async () => {
+  test('devices show status, camera health and chain alerts; a filled gap shows as resolved', async () => {
     // A device that skips a sequence number: the hub keeps the event and raises a gap alert.
-    device.next({ kind: 'unknown' });
+    const missing = device.next({ kind: 'unknown' });
     const gap = device.next({ kind: 'unknown' });
     device.send(gap);
     await device.waitForAcks([gap.id]);
@@ -371,6 +371,10 @@ describe('admin web page', () => {
     await shot('07-devices');
     await page.getByRole('button', { name: /Acknowledge/ }).click();
     await page.getByText('No open alerts').waitFor();
+    device.send(missing);
+    await device.waitForAcks([missing.id]);
+    await page.getByLabel('Show acknowledged and resolved alerts').check();
+    await page.getByText(/Resolved .*: gap filled: the missing events arrived late/).waitFor();
   });
 
   test('the audit log lists every change and filters by action', async () => {
