@@ -344,6 +344,28 @@ export function warpAffine(
           const y0 = Math.floor(v);
           const fx = u - x0;
           const fy = v - y0;
+          if (x0 >= 0 && y0 >= 0 && x0 + 1 < sw && y0 + 1 < sh) {
+            // All four taps inside: the loop below unrolled, same weights in the same order.
+            const p = (y0 * sw + x0) * 3;
+            const q = p + sw * 3;
+            const w00 = (1 - fx) * (1 - fy);
+            const w10 = fx * (1 - fy);
+            const w01 = (1 - fx) * fy;
+            const w11 = fx * fy;
+            sr += w00 * src[p]!;
+            sg += w00 * src[p + 1]!;
+            sb += w00 * src[p + 2]!;
+            sr += w10 * src[p + 3]!;
+            sg += w10 * src[p + 4]!;
+            sb += w10 * src[p + 5]!;
+            sr += w01 * src[q]!;
+            sg += w01 * src[q + 1]!;
+            sb += w01 * src[q + 2]!;
+            sr += w11 * src[q + 3]!;
+            sg += w11 * src[q + 4]!;
+            sb += w11 * src[q + 5]!;
+            continue;
+          }
           for (let t = 0; t < 4; t++) {
             const xx = x0 + (t & 1);
             const yy = y0 + (t >> 1);
