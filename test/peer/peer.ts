@@ -3,6 +3,7 @@
 // changes, all through the protocol workspace.
 import { type KeyObject, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
 import {
   type Ack,
   type ChainVerdict,
@@ -83,6 +84,10 @@ export class TestPeer extends EventEmitter<PeerEvents> {
       ...(this.options.username === undefined ? {} : { username: this.options.username }),
       ...(this.options.password === undefined ? {} : { password: this.options.password }),
     });
+    // As the hub's client of an external broker: acks must leave at once, not wait for Nagle's algorithm.
+    const noDelay = () => (client.stream as Partial<Socket>).setNoDelay?.(true);
+    noDelay();
+    client.on('connect', noDelay);
     client.on('message', (topic, payload) => this.#onMessage(topic, payload));
     const site = this.options.site;
     await client.subscribeAsync({

@@ -28,7 +28,11 @@ export async function aedesBroker(): Promise<TestBroker> {
     url: `mqtt://127.0.0.1:${port}`,
     async start() {
       const created = await Aedes.createBroker();
-      const listening = createServer(created.handle);
+      // As the hub's embedded broker: acks are small packets that must leave at once, not wait for Nagle.
+      const listening = createServer((socket) => {
+        socket.setNoDelay(true);
+        created.handle(socket);
+      });
       await new Promise<void>((resolve, reject) => {
         listening.once('error', reject);
         listening.listen(port, '127.0.0.1', resolve);

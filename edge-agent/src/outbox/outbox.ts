@@ -159,7 +159,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.#insert = db.prepare('INSERT INTO outbox (seq, id, body) VALUES (?, ?, ?)');
     this.#advance = db.prepare('UPDATE chain SET seq = ?, hash = ? WHERE id = 1 AND seq = ?');
     this.#select = db.prepare('SELECT seq, id, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?');
-    this.#delete = db.prepare('DELETE FROM outbox WHERE id = ? RETURNING length(body) AS bytes');
+    this.#delete = db.prepare(
+      'DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?)) RETURNING length(body) AS bytes',
+    );
     this.#take = db.prepare('DELETE FROM outbox WHERE id = ? RETURNING seq, body');
     this.#bury = db.prepare(
       'INSERT INTO dead_letter (seq, id, body, code, rejected_at) VALUES (?, ?, ?, ?, ?)',
@@ -325,15 +327,10 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     let bytes = 0;
     this.db.pragma('synchronous = NORMAL');
     try {
-      this.db.transaction(() => {
-        for (const id of ids) {
-          const deleted = this.#delete.get(id);
-          if (deleted) {
-            rows++;
-            bytes += deleted.bytes;
-          }
-        }
-      })();
+      for (const deleted of this.#delete.all(JSON.stringify(ids))) {
+        rows++;
+        bytes += deleted.bytes;
+      }
     } finally {
       this.db.pragma('synchronous = FULL');
     }

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
 import {
   type Ack,
   ackSchema,
@@ -166,6 +167,8 @@ export class AgentLink extends EventEmitter<AgentLinkEvents> {
   }
 
   #onConnect(client: MqttClient, connack: IConnackPacket): void {
+    // Events and their acks are small packets that must leave at once, not wait for Nagle's algorithm.
+    (client.stream as Partial<Socket>).setNoDelay?.(true);
     const generation = ++this.#generation;
     this.#up = true;
     this.#reconnects = 0;
