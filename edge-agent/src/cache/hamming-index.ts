@@ -10,7 +10,7 @@ interface KernelExports {
   scan(query: number, codes: number, count: number, out: number, histogram: number): void;
 }
 
-/** The part of the WebAssembly JS API used here: its types are in TypeScript's DOM lib, which we do not load. */
+/** The part of the WebAssembly JS API used here: its types are in TypeScript's DOM lib, not loaded here. */
 interface WebAssemblyApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object) => { exports: object };

@@ -158,11 +158,12 @@ type CodeChange = { add: number; code: Uint8Array } | { remove: number };
  * raw 256-bit key). Only what a decision needs is kept: person ids, template ids and vectors, no names.
  * 1:N search scans the 512-bit sign codes of all templates (Hamming distance, hamming-index.ts: WebAssembly,
  * in memory) and rescores the nearest with the exact float32 cosine, their vectors read from the file.
- * Measured at 100k templates on one core (bench.ts, `--variants` for sqlite-vec's vec0): vec0 float32
- * ~107 ms and int8 ~121 ms a query (the npm build of sqlite-vec has no SIMD, and int8 misses 2.5% of
- * top-1s); vec0 `bit[512]` with the rescoring in SQL p50 8.1 / p95 9.1 ms; the in-memory scan ~1.4 ms CPU
- * a query (p95 ~2.3), recall@1 1.0. So the codes live in a plain table, loaded into memory at open and
- * kept in step with every change once its transaction commits; vec0 is not used (schema 2).
+ * Measured at 100k templates on one core (bench.ts; its `variants` option times sqlite-vec's vec0): vec0
+ * float32 ~107 ms and int8 ~121 ms a query (the npm build of sqlite-vec has no SIMD, and int8 misses 2.5%
+ * of top-1s); vec0 `bit[512]` with the rescoring in SQL p50 8.1 / p95 9.1 ms; the in-memory scan with the
+ * rescoring in JS p50 1.1-1.4 / p95 1.7-2.3 ms (also with the default 64 MiB page cache), recall@1 1.0.
+ * So the codes live in a plain table, loaded into memory at open and kept in step with every change once
+ * its transaction commits; vec0 and sqlite-vec are not used (schema 2).
  * Roster changes apply one transaction each (or one per batch) together with the applied seq; erased
  * templates are overwritten (secure_delete), in the file and in memory, and the WAL is checkpointed so no
  * page image of them remains.
