@@ -14,7 +14,8 @@ import { decision, openAgent, provision } from './agent.ts';
 import { threadCpuMs } from './thread-cpu.ts';
 
 const APPENDS = 2000;
-const BACKLOG = 5000;
+/** An offline day at a busy entrance: long enough that connecting and the first round trips do not dominate. */
+const BACKLOG = 20_000;
 
 const round = (value: number) => Math.round(value);
 

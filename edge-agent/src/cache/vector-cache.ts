@@ -2,6 +2,7 @@ import { hkdfSync } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { EMBEDDING_DIMENSIONS, type Logger, type RosterChange, TpError } from '@truepresence/protocol';
 import Database from 'better-sqlite3-multiple-ciphers';
+import * as sqliteVec from 'sqlite-vec';
 import { AgentErrorCode } from '../errors.ts';
 import type { VectorCacheConfig } from './config.ts';
 import { HammingIndex, signCode } from './hamming-index.ts';
@@ -132,21 +133,8 @@ function floatsOf(bytes: Buffer): Float32Array {
   return new Float32Array(new Uint8Array(bytes).buffer);
 }
 
-/** Cosine similarity of two L2-normalised vectors. */
-function dot(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < EMBEDDING_DIMENSIONS; i++) sum += a[i]! * b[i]!;
-  return sum;
-}
-
 interface PreparedTemplate {
   id: string;
-  vector: Buffer;
-}
-
-interface StoredTemplate {
-  personId: string;
-  templateId: string;
   vector: Buffer;
 }
 
@@ -161,9 +149,10 @@ type CodeChange = { add: number; code: Uint8Array } | { remove: number };
  * Measured at 100k templates on one core (bench.ts; its `variants` option times sqlite-vec's vec0): vec0
  * float32 ~107 ms and int8 ~121 ms a query (the npm build of sqlite-vec has no SIMD, and int8 misses 2.5%
  * of top-1s); vec0 `bit[512]` with the rescoring in SQL p50 8.1 / p95 9.1 ms; the in-memory scan with the
- * rescoring in JS p50 1.1-1.4 / p95 1.7-2.3 ms (also with the default 64 MiB page cache), recall@1 1.0.
- * So the codes live in a plain table, loaded into memory at open and kept in step with every change once
- * its transaction commits; vec0 and sqlite-vec are not used (schema 2).
+ * rescoring p50 1.1-1.4 / p95 1.7-2.3 ms (also with the default 64 MiB page cache), recall@1 1.0.
+ * So the codes live in a plain table (schema 2: no vec0), loaded into memory at open and kept in step with
+ * every change once its transaction commits; sqlite-vec stays for the exact rescoring, in SQL, so template
+ * vectors never leave the database during a search.
  * Roster changes apply one transaction each (or one per batch) together with the applied seq; erased
  * templates are overwritten (secure_delete), in the file and in memory, and the WAL is checkpointed so no
  * page image of them remains.
@@ -182,8 +171,8 @@ export class VectorCache {
   readonly #insertPerson: Database.Statement<[string]>;
   readonly #insertTemplate: Database.Statement<[string, string, string, Buffer], { id: number }>;
   readonly #insertCode: Database.Statement<[number, Buffer]>;
-  readonly #templatesById: Database.Statement<[string], StoredTemplate>;
-  readonly #templatesByPerson: Database.Statement<[string], StoredTemplate>;
+  readonly #rescoreTemplates: Database.Statement<{ query: Buffer; ids: string }, TemplateMatch>;
+  readonly #bestOfPersons: Database.Statement<{ query: Buffer; persons: string }, TemplateMatch>;
 
   private constructor(
     private readonly db: Database.Database,
@@ -209,13 +198,18 @@ export class VectorCache {
       'INSERT INTO templates (template_id, person_id, model_pack, vector) VALUES (?, ?, ?, ?) RETURNING id',
     );
     this.#insertCode = db.prepare('INSERT INTO template_codes (id, code) VALUES (?, ?)');
-    const columns = 'person_id AS personId, template_id AS templateId, vector';
-    this.#templatesById = db.prepare(
-      `SELECT ${columns} FROM templates WHERE id IN (SELECT value FROM json_each(?))`,
-    );
-    this.#templatesByPerson = db.prepare(
-      `SELECT ${columns} FROM templates WHERE person_id IN (SELECT value FROM json_each(?))`,
-    );
+    // The exact cosine in SQL (sqlite-vec): template vectors never leave the database during a search.
+    const similarity = '1.0 - vec_distance_cosine(vector, vec_f32(:query))';
+    this.#rescoreTemplates = db.prepare(`
+      SELECT person_id AS personId, template_id AS templateId, ${similarity} AS similarity
+      FROM templates WHERE id IN (SELECT value FROM json_each(:ids))
+      ORDER BY similarity DESC`);
+    // SQLite takes the bare columns of a max() aggregate from the row that has the max.
+    this.#bestOfPersons = db.prepare(`
+      SELECT person_id AS personId, template_id AS templateId, max(${similarity}) AS similarity
+      FROM templates WHERE person_id IN (SELECT value FROM json_each(:persons))
+      GROUP BY person_id
+      ORDER BY similarity DESC`);
     for (const { id, code } of db
       .prepare<[], { id: number; code: Buffer }>('SELECT id, code FROM template_codes')
       .iterate()) {
@@ -269,6 +263,7 @@ export class VectorCache {
       db.pragma("cipher = 'chacha20'");
       db.pragma(`key = 'raw:${cacheFileKeyHex(key)}'`);
       tables = VectorCache.#verify(db, path);
+      sqliteVec.load(db);
       // Before the check, which reads every page: what fits stays decrypted in memory for the searches.
       db.pragma(`cache_size = -${config.pageCacheMiB * 1024}`);
       VectorCache.#check(db, path);
@@ -468,11 +463,7 @@ export class VectorCache {
     const persons = (rows: TemplateMatch[]) => [...new Set(rows.map((row) => row.personId))];
     const chosen = persons(this.#search(unit, k, (rows) => persons(rows).length >= k)).slice(0, k);
     // A person's best template may not have been a candidate: the chosen persons are rescored in full.
-    const best = new Map<string, TemplateMatch>();
-    for (const match of this.#rescore(unit, this.#templatesByPerson.all(JSON.stringify(chosen)))) {
-      if (!best.has(match.personId)) best.set(match.personId, match);
-    }
-    return [...best.values()];
+    return this.#bestOfPersons.all({ query: unit, persons: JSON.stringify(chosen) });
   }
 
   counts(): CacheCounts {
@@ -484,30 +475,19 @@ export class VectorCache {
   }
 
   /** Takes the nearest codes as candidates; too few answers among them, it takes more. */
-  #search(unit: Float32Array, k: number, enough: (rows: TemplateMatch[]) => boolean): TemplateMatch[] {
-    const code = signCode(unit);
+  #search(unit: Buffer, k: number, enough: (rows: TemplateMatch[]) => boolean): TemplateMatch[] {
+    const code = signCode(floatsOf(unit));
     let candidates = Math.min(Math.max(k * CANDIDATES_PER_ANSWER, MIN_CANDIDATES), MAX_CANDIDATES);
     for (;;) {
       const ids = this.#codes.nearest(code, candidates);
-      const rows = this.#rescore(unit, this.#templatesById.all(JSON.stringify(ids)));
+      const rows = this.#rescoreTemplates.all({ query: unit, ids: JSON.stringify(ids) });
       if (enough(rows) || candidates >= this.#codes.size || candidates === MAX_CANDIDATES) return rows;
       candidates = Math.min(candidates * 4, MAX_CANDIDATES);
     }
   }
 
-  /** The templates with their exact cosine to the query, best first. */
-  #rescore(unit: Float32Array, templates: StoredTemplate[]): TemplateMatch[] {
-    return templates
-      .map(({ personId, templateId, vector }) => ({
-        personId,
-        templateId,
-        similarity: dot(unit, floatsOf(vector)),
-      }))
-      .sort((a, b) => b.similarity - a.similarity);
-  }
-
-  /** Checks `k` and the query; returns the query L2-normalised. */
-  #query(query: Float32Array, k: number): Float32Array {
+  /** Checks `k` and the query; returns the query L2-normalised, as float32 bytes. */
+  #query(query: Float32Array, k: number): Buffer {
     if (!Number.isSafeInteger(k) || k < 1 || k > MAX_CANDIDATES) {
       throw cacheError(AgentErrorCode.cacheQueryInvalid, `k must be an integer from 1 to ${MAX_CANDIDATES}`, {
         k,
@@ -517,7 +497,7 @@ export class VectorCache {
     if (typeof bytes === 'string') {
       throw cacheError(AgentErrorCode.cacheQueryInvalid, `the query vector ${bytes}`, {});
     }
-    return floatsOf(bytes);
+    return bytes;
   }
 
   #applyOne(change: CacheRosterChange, counts: CacheCounts, codeChanges: CodeChange[]): void {
