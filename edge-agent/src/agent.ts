@@ -2,7 +2,7 @@
 // reverse, and contains a part that fails. SIGTERM (via main) drains the pipeline into the outbox and gives
 // the hub a bounded time to ack what is pending. systemd's watchdog is fed only while the agent is healthy.
 import { existsSync } from 'node:fs';
-import { loadManifest, loadModelPack, type ModelPack } from '@truepresence/model-pack';
+import { loadModelPack, type ModelPack } from '@truepresence/model-pack';
 import {
   type CameraHealth,
   type DeviceProbes,
@@ -14,7 +14,6 @@ import {
   readSecret,
   resolveDeviceProfile,
   type SecretEnvironment,
-  TpError,
 } from '@truepresence/protocol';
 import { VectorCache } from './cache/vector-cache.ts';
 import { createCameraSource } from './camera/sources.ts';
@@ -25,6 +24,7 @@ import { InstallerServer } from './installer/server.ts';
 import { Outbox } from './outbox/outbox.ts';
 import { VisionPipeline } from './pipeline/vision-pipeline.ts';
 import type { SdNotifier } from './sd-notify.ts';
+import { cacheModelPack, key32, storageKey } from './storage-keys.ts';
 import { AgentLink } from './sync/agent-link.ts';
 
 export interface AgentDeps {
@@ -64,14 +64,6 @@ function cameraHealth(stats: CameraStats): CameraHealth {
     reconnects: stats.reconnects,
     lastFrameAgeMs: stats.lastFrameAgeMs,
   };
-}
-
-/** A 32-byte key kept as base64url text (as provisioning writes it) or as raw bytes. */
-function key32(bytes: Buffer, what: string, code: string): Buffer {
-  if (bytes.length === 32) return bytes;
-  const decoded = Buffer.from(bytes.toString('utf8').trim(), 'base64url');
-  if (decoded.length !== 32) throw new TpError(code, `${what} must be 32 bytes (base64url or raw)`);
-  return decoded;
 }
 
 export class Agent {
@@ -202,13 +194,8 @@ export class Agent {
         name: 'storage',
         essential: true,
         start: async () => {
-          // The cache holds templates of one pack: its id comes from the manifest, before the models load.
-          const { manifest } = await loadManifest(config.models.manifest, config.models.cacheDir);
-          const storageKey = key32(
-            secret(config.keys.cache),
-            'the cache key',
-            AgentErrorCode.cacheKeyInvalid,
-          );
+          const modelPack = await cacheModelPack(config);
+          const key = storageKey(config, deps.secrets);
           const privateKey = privateKeyFromPem(secret(config.keys.device));
           // A new device has neither file: both are created. One without the other is a lost store, an
           // error (an empty cache would match nobody; a new outbox would restart the event chain).
@@ -216,14 +203,14 @@ export class Agent {
           if (create) this.log.info('first start: creating the vector cache and the outbox');
           this.cache = VectorCache.open({
             config: config.cache,
-            key: storageKey,
-            modelPack: `${manifest.name}@${manifest.version}`,
+            key,
+            modelPack,
             create,
             logger: deps.logger,
           });
           this.outbox = Outbox.open({
             config: config.outbox,
-            key: storageKey,
+            key,
             identity: { site: config.site, device: config.device, privateKey },
             create,
             logger: deps.logger,

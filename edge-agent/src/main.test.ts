@@ -2,11 +2,14 @@
 // start that fails with the coded error of the part that could not start.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { createLogger } from '@truepresence/protocol';
 import { facePhotos, makeClip } from '../../test/helpers/clips.ts';
+import { VectorCache } from './cache/vector-cache.ts';
 
 const bin = join(import.meta.dirname, '..', 'bin', 'truepresence-agent.js');
 
@@ -21,6 +24,12 @@ function agent(args: string[]): Promise<{ code: number; stdout: string; stderr: 
 describe('truepresence-agent', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tp-agent-main-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
+  const keys = {
+    device: { file: join(dir, 'missing-device.key') },
+    cache: { file: join(dir, 'missing-cache.key') },
+    siteKeys: [{ id: 'k1', key: { file: join(dir, 'missing-site.key') } }],
+    hubKeys: [{ id: 'hub-1', publicKey: 'AAAA' }],
+  };
   const config = (extra: Record<string, unknown>) => {
     const path = join(dir, `agent-${Math.random().toString(36).slice(2)}.json`);
     writeFileSync(
@@ -28,12 +37,7 @@ describe('truepresence-agent', () => {
       JSON.stringify({
         site: 'hq',
         device: 'door-1',
-        keys: {
-          device: { file: join(dir, 'missing-device.key') },
-          cache: { file: join(dir, 'missing-cache.key') },
-          siteKeys: [{ id: 'k1', key: { file: join(dir, 'missing-site.key') } }],
-          hubKeys: [{ id: 'hub-1', publicKey: 'AAAA' }],
-        },
+        keys,
         cameras: [{ type: 'file', id: 'front', path: join(dir, 'clip.mp4') }],
         ...extra,
       }),
@@ -67,6 +71,43 @@ describe('truepresence-agent', () => {
       result.stderr,
       /^TP_SECRET_MISSING: agent could not start: secret file .*missing-cache\.key/m,
     );
+  });
+
+  it('reset-cache empties a cache of another model pack; the agent can then open it', async () => {
+    const keyFile = join(dir, 'cache.key');
+    writeFileSync(keyFile, randomBytes(32).toString('base64url'), { mode: 0o600 });
+    const cachePath = join(dir, 'reset.db');
+    const logger = createLogger({ name: 'test', level: 'silent' });
+    const open = (modelPack: string, create: boolean) =>
+      VectorCache.open({
+        config: { path: cachePath, pageCacheMiB: 8 },
+        key: Buffer.from(readFileSync(keyFile, 'utf8'), 'base64url'),
+        modelPack,
+        create,
+        logger,
+      });
+    const old = open('retired-pack@0.1', true);
+    old.applyRosterChange({
+      seq: 1,
+      kind: 'enrol',
+      personId: 'p1',
+      templates: [{ id: 't1', vector: new Float32Array(512).fill(0.1) }],
+    });
+    old.close();
+    const path = config({ keys: { ...keys, cache: { file: keyFile } }, cache: { path: cachePath } });
+
+    const result = await agent(['reset-cache', '--config', path]);
+    assert.equal(result.code, 0, result.stderr);
+    const modelPack = /model pack (\S+)\)/.exec(result.stdout)?.[1];
+    assert.ok(modelPack && modelPack !== 'retired-pack@0.1', result.stdout);
+    const fresh = open(modelPack, false);
+    assert.deepEqual(fresh.counts(), { people: 0, templates: 0 });
+    assert.equal(fresh.appliedRosterSeq(), 0);
+    fresh.close();
+
+    const wrongKey = await agent(['reset-cache', '--config', config({})]);
+    assert.equal(wrongKey.code, 1);
+    assert.match(wrongKey.stderr, /^TP_SECRET_MISSING: vector cache not reset/m);
   });
 
   it('check-camera passes a clip with a large sharp face and fails a camera that sends nothing (exit 3)', async () => {

@@ -1,5 +1,5 @@
 // The agent program: `truepresence-agent [run] --config FILE`, `truepresence-agent --check-config --config
-// FILE`, `truepresence-agent check-camera URL|FILE [...]`. Reads its environment here and nowhere else
+// FILE`, `truepresence-agent reset-cache --config FILE`, `truepresence-agent check-camera URL|FILE [...]`. Reads its environment here and nowhere else
 // (CREDENTIALS_DIRECTORY for secrets, NOTIFY_SOCKET and WATCHDOG_USEC from systemd).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import {
   resolveDeviceProfile,
 } from '@truepresence/protocol';
 import { Agent } from './agent.ts';
+import { resetVectorCache } from './cache/reset-cache.ts';
 import { type AgentConfig, agentConfigSchema } from './config.ts';
 import { AgentErrorCode } from './errors.ts';
 import { runCheckCamera } from './installer/check-camera.ts';
@@ -21,6 +22,7 @@ import { SdNotifier } from './sd-notify.ts';
 
 const usage = `usage: truepresence-agent [run] --config FILE      run the agent
        truepresence-agent --check-config --config FILE  validate the config and exit
+       truepresence-agent reset-cache --config FILE     empty the vector cache (agent stopped); it refills from the hub
        truepresence-agent check-camera URL|FILE [...]   check that faces at an entrance are usable`;
 
 const secrets = { credentialsDirectory: process.env.CREDENTIALS_DIRECTORY };
@@ -77,11 +79,25 @@ async function run(config: AgentConfig): Promise<void> {
   }
 }
 
+async function resetCache(config: AgentConfig): Promise<void> {
+  const logger = createLogger({ name: 'reset-cache', level: 'warn' });
+  try {
+    const { path, modelPack } = await resetVectorCache(config, { secrets, logger });
+    process.stdout.write(
+      `vector cache ${path} is empty (model pack ${modelPack}); the agent refills it from the hub's roster when it next connects\n`,
+    );
+  } catch (error) {
+    if (!isTpError(error)) throw error;
+    fail(error.code, `vector cache not reset: ${error.message}`, 1);
+  }
+}
+
 const argv = process.argv.slice(2);
 if (argv[0] === 'check-camera') {
   process.exitCode = await checkCamera(argv.slice(1));
 } else {
-  const args = parseProgramArgs(argv[0] === 'run' ? argv.slice(1) : argv);
+  const command = argv[0] === 'run' || argv[0] === 'reset-cache' ? argv[0] : 'run';
+  const args = parseProgramArgs(argv[0] === command ? argv.slice(1) : argv);
   if (args.rest.length > 0) fail(AgentErrorCode.agentUsage, `unexpected ${args.rest.join(' ')}\n${usage}`, 2);
   if (!args.configPath) fail(AgentErrorCode.agentUsage, `--config FILE is required\n${usage}`, 2);
   let config: AgentConfig;
@@ -92,5 +108,6 @@ if (argv[0] === 'check-camera') {
     fail(error.code, error.message, 2);
   }
   if (args.checkConfig) process.stdout.write(`config ${args.configPath} is valid\n`);
+  else if (command === 'reset-cache') await resetCache(config);
   else await run(config);
 }

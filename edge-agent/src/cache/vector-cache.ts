@@ -360,7 +360,7 @@ export class VectorCache {
     if (meta !== undefined && meta.schema_version < SCHEMA_VERSION) {
       throw cacheError(
         AgentErrorCode.cacheSchemaOld,
-        `vector cache ${path} has schema ${meta.schema_version}, older than this agent's ${SCHEMA_VERSION}; remove the file and create it again: it refills from the hub's roster`,
+        `vector cache ${path} has schema ${meta.schema_version}, older than this agent's ${SCHEMA_VERSION}; run \`truepresence-agent reset-cache --config FILE\` with the agent stopped: the cache refills from the hub's roster`,
         { path, schema: meta.schema_version },
       );
     }
@@ -374,7 +374,7 @@ export class VectorCache {
     if (meta.model_pack !== modelPack) {
       throw cacheError(
         AgentErrorCode.cacheModelPackChanged,
-        `vector cache ${path} holds templates of model pack ${meta.model_pack}, but this agent embeds with ${modelPack}; remove the file and create it again to fetch the roster for the new pack`,
+        `vector cache ${path} holds templates of model pack ${meta.model_pack}, but this agent embeds with ${modelPack}; run \`truepresence-agent reset-cache --config FILE\` with the agent stopped: the cache refills from the hub's roster for the new pack`,
         { path, cached: meta.model_pack, running: modelPack },
       );
     }
