@@ -22,9 +22,9 @@ export const supervisorConfigSchema = z
       .int()
       .min(1)
       .max(64)
-      .default(() => availableParallelism())
+      .default(() => 2 * availableParallelism())
       .describe(
-        'Most frames (of different cameras) analysed at once; inference runs off the main thread, so more than one keeps the cores busy (default: the number of CPU cores).',
+        'Most frames (of different cameras) analysed at once. Each model runs on its own thread, so a frame spends most of its time waiting for one of them; twice the CPU cores (the default) keeps every core busy (on 2 cores: 4 cameras at 4.7 fps with 4 in flight, 4.4 fps with 2).',
       ),
   })
   .describe('Supervision of camera sources: a failed camera restarts alone, at a capped rate.');

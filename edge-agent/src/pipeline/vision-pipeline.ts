@@ -258,7 +258,8 @@ export class VisionPipeline {
       return;
     }
     lane.stats.decisions[kind] += 1;
-    this.decisionLatency.add(Date.now() - firstGateAt);
+    const decisionMs = Date.now() - firstGateAt;
+    this.decisionLatency.add(decisionMs);
     this.log.info(
       {
         ...context,
@@ -269,6 +270,7 @@ export class VisionPipeline {
         poseChangeDeg: liveness.poseChangeDeg,
         livenessSamples: evidence.liveness.map((sample) => Math.round(sample.live * 100) / 100),
         shots: shots.length,
+        decisionMs,
       },
       'track decided',
     );
