@@ -57,8 +57,10 @@ export const deviceProfileSchema = z
           .int()
           .min(1)
           .max(64)
-          .default(2)
-          .describe('Threads inside one model run (onnxruntime intra_op_num_threads).'),
+          .default(1)
+          .describe(
+            'Threads inside one model run (onnxruntime intra_op_num_threads). Each model already runs on its own thread with several frames in flight, so on CPU inference 1 keeps the cores busy without oversubscribing them.',
+          ),
         interOpThreads: z
           .int()
           .min(1)
