@@ -2,8 +2,9 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3-multiple-ciphers';
+import { fileKeyHex } from '../encrypted-database.ts';
 import { signCode } from './hamming-index.ts';
-import { cacheFileKeyHex, normalisedVectorBytes } from './vector-cache.ts';
+import { CACHE_KEY_PURPOSE, normalisedVectorBytes } from './vector-cache.ts';
 
 /**
  * For tests that prove erasure: the cache file's pages in clear, byte for byte (free space, freed pages and
@@ -24,7 +25,7 @@ export function decryptedCacheImage(path: string, key: Buffer): Buffer {
     const db = new Database(copy, { fileMustExist: true });
     try {
       db.pragma("cipher = 'chacha20'");
-      db.pragma(`key = 'raw:${cacheFileKeyHex(key)}'`);
+      db.pragma(`key = 'raw:${fileKeyHex(key, CACHE_KEY_PURPOSE)}'`);
       db.pragma('journal_mode = DELETE');
       db.pragma("rekey = ''");
     } finally {

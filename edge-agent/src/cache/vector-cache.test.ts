@@ -16,13 +16,14 @@ import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { createLogger, isTpError } from '@truepresence/protocol';
 import Database from 'better-sqlite3-multiple-ciphers';
+import { fileKeyHex } from '../encrypted-database.ts';
 import { AgentErrorCode } from '../errors.ts';
 import { vectorCacheConfigSchema } from './config.ts';
 import { decryptedCacheImage, templateTraces } from './forensics.ts';
 import { cosine, syntheticFaces } from './synthetic.ts';
 import {
+  CACHE_KEY_PURPOSE,
   type CacheRosterChange,
-  cacheFileKeyHex,
   VectorCache,
   type VectorCacheOpenOptions,
 } from './vector-cache.ts';
@@ -166,7 +167,7 @@ describe('opening the cache', () => {
     VectorCache.open(options({ create: true })).close();
     const db = new Database(path);
     db.pragma("cipher = 'chacha20'");
-    db.pragma(`key = 'raw:${cacheFileKeyHex(key)}'`);
+    db.pragma(`key = 'raw:${fileKeyHex(key, CACHE_KEY_PURPOSE)}'`);
     db.prepare('UPDATE cache_meta SET schema_version = 1').run();
     db.close();
     const before = snapshot();

@@ -1,8 +1,7 @@
-import { hkdfSync } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
 import { EMBEDDING_DIMENSIONS, type Logger, type RosterChange, TpError } from '@truepresence/protocol';
-import Database from 'better-sqlite3-multiple-ciphers';
+import type Database from 'better-sqlite3-multiple-ciphers';
 import * as sqliteVec from 'sqlite-vec';
+import { openEncryptedDatabase } from '../encrypted-database.ts';
 import { AgentErrorCode } from '../errors.ts';
 import type { VectorCacheConfig } from './config.ts';
 import { HammingIndex, signCode } from './hamming-index.ts';
@@ -100,16 +99,8 @@ function cacheError(
   return new TpError(code, message, { details, ...(cause === undefined ? {} : { cause }) });
 }
 
-/** The cache file's own key, derived from the storage key so that key is never used raw by two databases. */
-export function cacheFileKeyHex(key: Buffer): string {
-  return Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), 'truepresence vector cache v1', 32)).toString(
-    'hex',
-  );
-}
-
-function sqliteCode(error: unknown): string | undefined {
-  return (error as { code?: string }).code;
-}
+/** HKDF info of the cache file's own key (encrypted-database.ts). */
+export const CACHE_KEY_PURPOSE = 'truepresence vector cache v1';
 
 /** Checks a vector and returns it L2-normalised as the bytes the cache stores, or why it is unusable. */
 export function normalisedVectorBytes(vector: unknown): Buffer | string {
@@ -224,49 +215,25 @@ export class VectorCache {
   static open(options: VectorCacheOpenOptions): VectorCache {
     const { config, key, modelPack, create, logger } = options;
     const path = config.path;
-    if (key.byteLength !== 32) {
-      throw cacheError(
-        AgentErrorCode.cacheKeyInvalid,
-        `the storage key is ${key.byteLength} bytes; it must be 32`,
-        {
-          bytes: key.byteLength,
-        },
-      );
-    }
-    const exists = existsSync(path);
-    if (!exists && !create) {
-      throw cacheError(
-        AgentErrorCode.cacheMissing,
-        `vector cache ${path} does not exist; restore it, or create it on a newly provisioned device (it then fills from the hub's roster)`,
-        { path },
-      );
-    }
-    const bytes = exists ? statSync(path).size : 0;
-    if (exists && bytes === 0 && !create) {
-      throw cacheError(AgentErrorCode.cacheCorrupt, `vector cache ${path} is an empty file`, { path });
-    }
-    if (bytes % 512 !== 0) {
-      throw cacheError(
-        AgentErrorCode.cacheCorrupt,
-        `vector cache ${path} is truncated (${bytes} bytes is not a whole number of pages); the file was left as it is`,
-        { path, bytes },
-      );
-    }
-    let db: Database.Database;
-    let tables = 0;
+    const { db, tables } = openEncryptedDatabase({
+      path,
+      storageKey: key,
+      purpose: CACHE_KEY_PURPOSE,
+      create,
+      what: 'vector cache',
+      missingAdvice:
+        "restore it, or run `truepresence-agent reset-cache` to start an empty one that fills from the hub's roster",
+      pageCacheMiB: config.pageCacheMiB,
+      codes: {
+        keyInvalid: AgentErrorCode.cacheKeyInvalid,
+        missing: AgentErrorCode.cacheMissing,
+        unreadable: AgentErrorCode.cacheUnreadable,
+        keyWrong: AgentErrorCode.cacheKeyWrong,
+        corrupt: AgentErrorCode.cacheCorrupt,
+      },
+    });
     try {
-      db = new Database(path, { fileMustExist: !create });
-    } catch (cause) {
-      throw cacheError(AgentErrorCode.cacheUnreadable, `cannot open vector cache ${path}`, { path }, cause);
-    }
-    try {
-      db.pragma("cipher = 'chacha20'");
-      db.pragma(`key = 'raw:${cacheFileKeyHex(key)}'`);
-      tables = VectorCache.#verify(db, path);
       sqliteVec.load(db);
-      // Before the check, which reads every page: what fits stays decrypted in memory for the searches.
-      db.pragma(`cache_size = -${config.pageCacheMiB * 1024}`);
-      VectorCache.#check(db, path);
       db.pragma('secure_delete = ON');
       db.pragma('temp_store = MEMORY');
       db.pragma('foreign_keys = ON');
@@ -299,45 +266,6 @@ export class VectorCache {
       'vector cache opened',
     );
     return cache;
-  }
-
-  /** Reads the schema: with a wrong key this is where it fails, before anything is written. */
-  static #verify(db: Database.Database, path: string): number {
-    try {
-      return db.prepare<[], { n: number }>('SELECT count(*) AS n FROM sqlite_schema').get()!.n;
-    } catch (cause) {
-      if (sqliteCode(cause) === 'SQLITE_NOTADB') {
-        throw cacheError(
-          AgentErrorCode.cacheKeyWrong,
-          `vector cache ${path} does not open with this storage key (wrong key, or its first page is damaged); the file was left as it is`,
-          { path },
-          cause,
-        );
-      }
-      throw cacheError(AgentErrorCode.cacheCorrupt, `vector cache ${path} cannot be read`, { path }, cause);
-    }
-  }
-
-  /** Reads every page: a damaged page fails its authentication tag or the b-tree checks. */
-  static #check(db: Database.Database, path: string): void {
-    let problems: string[];
-    try {
-      problems = (db.pragma('quick_check') as Array<{ quick_check: string }>).map((row) => row.quick_check);
-    } catch (cause) {
-      throw cacheError(
-        AgentErrorCode.cacheCorrupt,
-        `vector cache ${path} is damaged; the file was left as it is`,
-        { path },
-        cause,
-      );
-    }
-    if (problems.length !== 1 || problems[0] !== 'ok') {
-      throw cacheError(
-        AgentErrorCode.cacheCorrupt,
-        `vector cache ${path} is damaged (${problems[0] ?? 'no answer'}); the file was left as it is`,
-        { path, problems: problems.slice(0, 5) },
-      );
-    }
   }
 
   static #checkMeta(db: Database.Database, path: string, modelPack: string): void {

@@ -1,6 +1,6 @@
-import { hkdfSync, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { existsSync, statfsSync } from 'node:fs';
+import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   type ChainHead,
@@ -13,7 +13,8 @@ import {
   type UnsignedEnvelope,
   uuidv7,
 } from '@truepresence/protocol';
-import Database from 'better-sqlite3-multiple-ciphers';
+import type Database from 'better-sqlite3-multiple-ciphers';
+import { openEncryptedDatabase } from '../encrypted-database.ts';
 import { AgentErrorCode } from '../errors.ts';
 import type { OutboxConfig } from './config.ts';
 
@@ -114,11 +115,6 @@ function outboxError(
   return new TpError(code, message, { details, ...(cause === undefined ? {} : { cause }) });
 }
 
-/** A key for this file alone, so the provisioned storage key is never used raw by two databases. */
-function fileKeyHex(key: Buffer): string {
-  return Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), 'truepresence outbox v1', 32)).toString('hex');
-}
-
 /**
  * The durable outbox: SQLite (WAL, synchronous=FULL) in its own encrypted file. A decision is signed with
  * the next seq and the chain head, and inserted together with the new head in one transaction; only when
@@ -177,33 +173,24 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   static open(options: OutboxOpenOptions): Outbox {
     const { config, key, identity, create, logger } = options;
     const path = config.path;
-    if (key.byteLength !== 32) {
-      throw outboxError(
-        AgentErrorCode.outboxKeyInvalid,
-        `the storage key is ${key.byteLength} bytes; it must be 32`,
-        {
-          bytes: key.byteLength,
-        },
-      );
-    }
-    if (!create && !existsSync(path)) {
-      throw outboxError(
-        AgentErrorCode.outboxMissing,
-        `outbox file ${path} does not exist; restore it from backup, or re-provision the device (a new outbox restarts the event chain)`,
-        { path },
-      );
-    }
-    let db: Database.Database;
+    const { db } = openEncryptedDatabase({
+      path,
+      storageKey: key,
+      purpose: 'truepresence outbox v1',
+      create,
+      what: 'outbox file',
+      missingAdvice:
+        'restore it from backup, or re-provision the device (a new outbox restarts the event chain)',
+      pageCacheMiB: 16,
+      codes: {
+        keyInvalid: AgentErrorCode.outboxKeyInvalid,
+        missing: AgentErrorCode.outboxMissing,
+        unreadable: AgentErrorCode.outboxUnreadable,
+        keyWrong: AgentErrorCode.outboxKeyWrong,
+        corrupt: AgentErrorCode.outboxCorrupt,
+      },
+    });
     try {
-      db = new Database(path, { fileMustExist: !create });
-    } catch (cause) {
-      throw outboxError(AgentErrorCode.outboxUnreadable, `cannot open outbox file ${path}`, { path }, cause);
-    }
-    try {
-      db.pragma("cipher = 'chacha20'");
-      db.pragma(`key = 'raw:${fileKeyHex(key)}'`);
-      Outbox.#verify(db, path);
-      db.pragma('cache_size = -16384');
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       const publicKey = publicKeyToBase64(identity.privateKey);
@@ -239,40 +226,6 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       'outbox opened',
     );
     return outbox;
-  }
-
-  /** Reads the schema (a wrong key fails here, before anything is written), then checks every page. */
-  static #verify(db: Database.Database, path: string): void {
-    try {
-      db.prepare('SELECT count(*) FROM sqlite_schema').get();
-    } catch (cause) {
-      const code = (cause as { code?: string }).code;
-      if (code === 'SQLITE_NOTADB') {
-        throw outboxError(
-          AgentErrorCode.outboxKeyWrong,
-          `outbox file ${path} does not open with this storage key (wrong key, or its first page is damaged); the file was left as it is`,
-          { path },
-          cause,
-        );
-      }
-      throw outboxError(AgentErrorCode.outboxCorrupt, `outbox file ${path} cannot be read`, { path }, cause);
-    }
-    let problems: string[];
-    try {
-      problems = (db.pragma('quick_check') as Array<{ quick_check: string }>).map((row) => row.quick_check);
-    } catch (cause) {
-      throw outboxError(AgentErrorCode.outboxCorrupt, `outbox file ${path} is damaged`, { path }, cause);
-    }
-    if (problems.length !== 1 || problems[0] !== 'ok') {
-      throw outboxError(
-        AgentErrorCode.outboxCorrupt,
-        `outbox file ${path} is damaged: ${problems[0] ?? ''}`,
-        {
-          path,
-          problems: problems.slice(0, 5),
-        },
-      );
-    }
   }
 
   /**
