@@ -1,6 +1,7 @@
-// The hub program: `tsx cloud-hub/src/main.ts [--config FILE] [--check-config]`. Without a config file it
-// runs on embedded defaults (SQLite and its own broker under ./var/hub, HTTP on 127.0.0.1:8080).
+// The hub program: `tsx cloud-hub/src/main.ts [--config FILE] [--check-config] [--config-schema]`. Without a
+// config file it runs on embedded defaults (SQLite and its own broker under ./var/hub, HTTP on 127.0.0.1:8080).
 import {
+  configJsonSchema,
   createLogger,
   isTpError,
   parseConfig,
@@ -11,6 +12,10 @@ import { type HubConfig, hubConfigSchema } from './config.ts';
 import { buildHub } from './hub.ts';
 
 const args = parseProgramArgs(process.argv.slice(2));
+if (args.printSchema) {
+  process.stdout.write(configJsonSchema(hubConfigSchema));
+  process.exit(0);
+}
 let config: HubConfig;
 try {
   config = parseConfig(

@@ -55,6 +55,19 @@ describe('truepresence-agent', () => {
     assert.match(bad.stderr, /pipeline\.cameras\.back: no camera "back"/);
   });
 
+  it('--config-schema prints the JSON Schema of the config, every section described', async () => {
+    const result = await agent(['--config-schema']);
+    assert.equal(result.code, 0, result.stderr);
+    const schema = JSON.parse(result.stdout) as {
+      properties: Record<string, { description?: string }>;
+      required: string[];
+    };
+    assert.deepEqual(schema.required.sort(), ['device', 'keys', 'site']);
+    for (const section of ['cameras', 'pipeline', 'cache', 'outbox', 'link']) {
+      assert.ok(schema.properties[section]?.description, `${section} is described`);
+    }
+  });
+
   it('usage errors exit 2 with TP_AGENT_USAGE', async () => {
     const none = await agent(['run']);
     assert.equal(none.code, 2);

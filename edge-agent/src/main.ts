@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultManifestPath, loadModelPack } from '@truepresence/model-pack';
 import {
+  configJsonSchema,
   createLogger,
   isTpError,
   parseConfig,
@@ -22,6 +23,7 @@ import { SdNotifier } from './sd-notify.ts';
 
 const usage = `usage: truepresence-agent [run] --config FILE      run the agent
        truepresence-agent --check-config --config FILE  validate the config and exit
+       truepresence-agent --config-schema               print the config's JSON Schema (every key explained)
        truepresence-agent reset-cache --config FILE     empty the vector cache (agent stopped); it refills from the hub
        truepresence-agent check-camera URL|FILE [...]   check that faces at an entrance are usable`;
 
@@ -98,6 +100,10 @@ if (argv[0] === 'check-camera') {
 } else {
   const command = argv[0] === 'run' || argv[0] === 'reset-cache' ? argv[0] : 'run';
   const args = parseProgramArgs(argv[0] === command ? argv.slice(1) : argv);
+  if (args.printSchema) {
+    process.stdout.write(configJsonSchema(agentConfigSchema));
+    process.exit(0);
+  }
   if (args.rest.length > 0) fail(AgentErrorCode.agentUsage, `unexpected ${args.rest.join(' ')}\n${usage}`, 2);
   if (!args.configPath) fail(AgentErrorCode.agentUsage, `--config FILE is required\n${usage}`, 2);
   let config: AgentConfig;

@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { z } from 'zod';
-import { parseConfig, parseProgramArgs, readConfigFile, readSecret, secretRefSchema } from './config.ts';
+import {
+  configJsonSchema,
+  parseConfig,
+  parseProgramArgs,
+  readConfigFile,
+  readSecret,
+  secretRefSchema,
+} from './config.ts';
 import { ProtocolErrorCode } from './errors.ts';
 import { isTpError, type TpError } from './tp-error.ts';
 
@@ -87,7 +94,29 @@ test('config files and program arguments', () => {
   assert.deepEqual(parseProgramArgs(['--config', 'a.json', '--check-config', 'run']), {
     configPath: 'a.json',
     checkConfig: true,
+    printSchema: false,
     rest: ['run'],
   });
   assert.equal(parseProgramArgs(['--config=b.json']).configPath, 'b.json');
+  assert.equal(parseProgramArgs(['--config-schema']).printSchema, true);
+  assert.equal(parseProgramArgs([]).printSchema, false);
+});
+
+test('the config JSON Schema names every key with its default and description', () => {
+  const described = z.strictObject({
+    port: z.int().min(1).max(65535).default(8080).describe('TCP port to listen on.'),
+  });
+  const json = JSON.parse(configJsonSchema(described)) as {
+    properties: { port: { default: number; description: string; maximum: number } };
+    required?: string[];
+    additionalProperties: boolean;
+  };
+  assert.deepEqual(json.properties.port, {
+    ...json.properties.port,
+    default: 8080,
+    description: 'TCP port to listen on.',
+    maximum: 65535,
+  });
+  assert.equal(json.required, undefined, 'a key with a default may be left out of the file');
+  assert.equal(json.additionalProperties, false);
 });

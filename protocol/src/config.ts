@@ -130,20 +130,32 @@ export function readSecret(ref: SecretRef, env: SecretEnvironment): Buffer {
 export interface ProgramArgs {
   configPath: string | undefined;
   checkConfig: boolean;
+  /** `--config-schema`: print the config's JSON Schema (every key, its default and what it does). */
+  printSchema: boolean;
   rest: string[];
 }
 
-/** Splits `--config PATH` and `--check-config` off a program's arguments. */
+/** Splits `--config PATH`, `--check-config` and `--config-schema` off a program's arguments. */
 export function parseProgramArgs(argv: readonly string[]): ProgramArgs {
   const rest: string[] = [];
   let configPath: string | undefined;
   let checkConfig = false;
+  let printSchema = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--check-config') checkConfig = true;
+    else if (arg === '--config-schema') printSchema = true;
     else if (arg === '--config') configPath = argv[++i];
     else if (arg.startsWith('--config=')) configPath = arg.slice('--config='.length);
     else rest.push(arg);
   }
-  return { configPath, checkConfig, rest };
+  return { configPath, checkConfig, printSchema, rest };
+}
+
+/**
+ * The JSON Schema of a config as its file is written (defaults filled in by the program, so optional here),
+ * with each key's description: the reference of every setting, and what editors validate a file against.
+ */
+export function configJsonSchema(schema: z.ZodType): string {
+  return `${JSON.stringify(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }), null, 2)}\n`;
 }
