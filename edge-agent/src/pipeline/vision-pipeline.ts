@@ -43,6 +43,8 @@ export interface PipelineStats {
   stagesMs: Record<Stage, LatencySummary>;
   /** Wall time from the frame on which a track's face first passed the gate to its decision being stored. */
   decisionLatencyMs: LatencySummary;
+  /** The same per kind: a spoof is only decided when its track ends (or has been watched long enough). */
+  decisionLatencyByKindMs: Record<Decision['kind'], LatencySummary>;
   cameras: PipelineCameraStats[];
 }
 
@@ -68,6 +70,11 @@ export class VisionPipeline {
   private readonly lanes = new Map<string, CameraLane>();
   private readonly stages = new Map<Stage, LatencyStats>();
   private readonly decisionLatency = new LatencyStats();
+  private readonly decisionLatencyByKind = {
+    attendance: new LatencyStats(),
+    unknown: new LatencyStats(),
+    spoof: new LatencyStats(),
+  };
   private readonly recent: RecentAttendance;
   private readonly log: Logger;
   private idleTimer: NodeJS.Timeout | null = null;
@@ -161,6 +168,11 @@ export class VisionPipeline {
     return {
       stagesMs,
       decisionLatencyMs: this.decisionLatency.summary(),
+      decisionLatencyByKindMs: {
+        attendance: this.decisionLatencyByKind.attendance.summary(),
+        unknown: this.decisionLatencyByKind.unknown.summary(),
+        spoof: this.decisionLatencyByKind.spoof.summary(),
+      },
       cameras: [...this.lanes.values()].map((lane) => ({
         ...lane.stats,
         decisions: { ...lane.stats.decisions },
@@ -260,6 +272,7 @@ export class VisionPipeline {
     lane.stats.decisions[kind] += 1;
     const decisionMs = Date.now() - firstGateAt;
     this.decisionLatency.add(decisionMs);
+    this.decisionLatencyByKind[kind].add(decisionMs);
     this.log.info(
       {
         ...context,
