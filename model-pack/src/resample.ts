@@ -103,30 +103,40 @@ export function rgbToTensor(pixels: RgbImage, target: TensorTarget, region?: Reg
   const grey = format.channels === 'GREY';
   const swap = format.channels === 'BGR';
   const src = pixels.data;
-  for (let y = 0; y < r.height; y++) {
-    let p = y * pixels.width * 3;
-    for (let x = 0; x < r.width; x++, p += 3) {
-      const red = src[p]!;
-      const green = src[p + 1]!;
-      const blue = src[p + 2]!;
-      const pixel = (r.y + y) * tw + r.x + x;
-      if (grey) {
-        data[offset + pixel] = (0.299 * red + 0.587 * green + 0.114 * blue - m0) / s0;
-        continue;
-      }
-      const c0 = swap ? blue : red;
-      const c2 = swap ? red : blue;
-      if (nchw) {
-        data[offset + pixel] = (c0 - m0) / s0;
-        data[offset + plane + pixel] = (green - m1) / s1;
-        data[offset + 2 * plane + pixel] = (c2 - m2) / s2;
-      } else {
-        data[offset + pixel * 3] = (c0 - m0) / s0;
-        data[offset + pixel * 3 + 1] = (green - m1) / s1;
-        data[offset + pixel * 3 + 2] = (c2 - m2) / s2;
+  if (grey) {
+    for (let y = 0; y < r.height; y++) {
+      let p = y * pixels.width * 3;
+      for (let x = 0; x < r.width; x++, p += 3) {
+        const pixel = (r.y + y) * tw + r.x + x;
+        data[offset + pixel] = (0.299 * src[p]! + 0.587 * src[p + 1]! + 0.114 * src[p + 2]! - m0) / s0;
       }
     }
+    return;
   }
+  // Bytes take 256 values: each channel's normalised values are computed once, then looked up.
+  const lut0 = normalised(m0, s0);
+  const lut1 = normalised(m1, s1);
+  const lut2 = normalised(m2, s2);
+  const first = swap ? 2 : 0;
+  const last = swap ? 0 : 2;
+  const step = nchw ? 1 : 3;
+  const second = nchw ? plane : 1;
+  const third = nchw ? 2 * plane : 2;
+  for (let y = 0; y < r.height; y++) {
+    let p = y * pixels.width * 3;
+    let o = offset + ((r.y + y) * tw + r.x) * step;
+    for (let x = 0; x < r.width; x++, p += 3, o += step) {
+      data[o] = lut0[src[p + first]!]!;
+      data[o + second] = lut1[src[p + 1]!]!;
+      data[o + third] = lut2[src[p + last]!]!;
+    }
+  }
+}
+
+function normalised(mean: number, std: number): Float32Array {
+  const table = new Float32Array(256);
+  for (let v = 0; v < 256; v++) table[v] = (v - mean) / std;
+  return table;
 }
 
 export class Resampler {

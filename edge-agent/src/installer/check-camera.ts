@@ -14,7 +14,7 @@ import type { Frame } from '../camera/types.ts';
 import { AgentErrorCode } from '../errors.ts';
 import { pipelineConfigSchema } from '../pipeline/config.ts';
 import { detectFaces } from '../pipeline/detection.ts';
-import { measureFaces } from '../pipeline/face-measure.ts';
+import { measureFace } from '../pipeline/face-measure.ts';
 
 export interface CheckCameraDeps {
   /** A started model pack. */
@@ -108,7 +108,7 @@ export async function checkCamera(
         { ...detection, regions: [] },
         { tiles: true, tracked: [] },
       );
-      const measured = measureFaces(deps.pack, image, faces, limits);
+      const measured = faces.map((face) => measureFace(deps.pack, image, face, limits));
       report.framesAnalysed += 1;
       if (measured.length > 0) report.framesWithFace += 1;
       if (measured.some((m) => m.verdict.pass)) report.framesWithUsableFace += 1;

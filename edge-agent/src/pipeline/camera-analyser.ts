@@ -5,7 +5,7 @@ import { BestShots } from './best-shots.ts';
 import type { CameraPipelineConfig, PipelineConfig } from './config.ts';
 import { detectFaces } from './detection.ts';
 import { type Direction, directionOf } from './direction.ts';
-import { type MeasuredFace, measureFaces } from './face-measure.ts';
+import { type MeasuredFace, measureFace } from './face-measure.ts';
 import type { PersonMatch } from './fusion.ts';
 import type { GateVerdict } from './quality-gate.ts';
 import { type LivenessSample, trackLiveness } from './track-liveness.ts';
@@ -41,6 +41,8 @@ export interface TrackEvidence {
   firstGateAt: number | null;
   decided: boolean;
   direction: Direction | null;
+  /** The face's latest quality and verdict (a decided track's faces are measured only while watched). */
+  measure: Pick<MeasuredFace, 'quality' | 'verdict'> | null;
 }
 
 /**
@@ -78,6 +80,9 @@ export function cameraSettings(
 
 export type StageTimer = (stage: Stage, ms: number) => void;
 
+/** How long after the installer view was last read the faces of decided tracks are still measured. */
+const watchWindowMs = 10_000;
+
 /**
  * One camera's part of the pipeline: detection on the analysed frame, tracking, the quality gate, and for
  * gated faces of undecided tracks liveness and embedding into the track's best shots. It says which tracks
@@ -87,6 +92,8 @@ export class CameraAnalyser {
   private readonly tracker: Tracker;
   private readonly evidence = new Map<number, TrackEvidence>();
   private latest: { frame: Frame; faces: FaceView[] } | null = null;
+  /** Wall time the installer view was last read. */
+  private watchedAt = Number.NEGATIVE_INFINITY;
   private frameSize = { width: 1, height: 1 };
   private framesSeen = 0;
 
@@ -99,9 +106,17 @@ export class CameraAnalyser {
     this.tracker = new Tracker(config.tracker);
   }
 
-  /** The latest analysed frame and its faces (for the installer view). */
-  get view(): { frame: Frame; faces: readonly FaceView[] } | null {
+  /**
+   * The latest analysed frame and its faces, for the installer view. While it is read, the faces of decided
+   * tracks are measured on every frame too, so the person aiming the camera sees current values.
+   */
+  watch(): { frame: Frame; faces: readonly FaceView[] } | null {
+    this.watchedAt = Date.now();
     return this.latest;
+  }
+
+  get faceCount(): number {
+    return this.latest?.faces.length ?? 0;
   }
 
   get activeTracks(): number {
@@ -132,13 +147,21 @@ export class CameraAnalyser {
     );
 
     t = performance.now();
-    const measured = measureFaces(this.pack, image, faces, this.settings.limits);
+    // Nothing more is wanted from a decided track's face: unless someone watches, it is not measured again.
+    const watched = Date.now() - this.watchedAt < watchWindowMs;
     const views: FaceView[] = [];
     const gated: Array<MeasuredFace & { evidence: TrackEvidence }> = [];
-    measured.forEach((m, i) => {
+    faces.forEach((face, i) => {
       const trackId = trackIds[i]!;
       const evidence = this.evidenceOf(trackId);
-      views.push({ trackId, box: m.face.box, score: m.face.score, quality: m.quality, verdict: m.verdict });
+      if (evidence.decided && !watched && evidence.measure) {
+        const { quality, verdict } = evidence.measure;
+        views.push({ trackId, box: face.box, score: face.score, quality, verdict });
+        return;
+      }
+      const m = measureFace(this.pack, image, face, this.settings.limits);
+      evidence.measure = { quality: m.quality, verdict: m.verdict };
+      views.push({ trackId, box: face.box, score: face.score, quality: m.quality, verdict: m.verdict });
       if (m.verdict.pass && !evidence.decided) {
         evidence.firstGateAt ??= at;
         gated.push({ ...m, evidence });
@@ -219,6 +242,7 @@ export class CameraAnalyser {
         firstGateAt: null,
         decided: false,
         direction: null,
+        measure: null,
       };
       this.evidence.set(trackId, evidence);
     }

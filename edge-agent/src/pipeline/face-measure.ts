@@ -9,16 +9,14 @@ export interface MeasuredFace {
   verdict: GateVerdict;
 }
 
-/** Aligns each detected face, measures its quality and passes it through the camera's gate. */
-export function measureFaces(
+/** Aligns a detected face, measures its quality and passes it through the camera's gate. */
+export function measureFace(
   pack: ModelPack,
   image: RgbImage,
-  faces: readonly Face[],
+  face: Face,
   limits: QualityLimits,
-): MeasuredFace[] {
-  return faces.map((face) => {
-    const aligned = pack.align(image, face);
-    const quality = pack.quality(image, face, aligned);
-    return { face, aligned, quality, verdict: gateFace(quality, limits, face.score) };
-  });
+): MeasuredFace {
+  const aligned = pack.align(image, face);
+  const quality = pack.quality(image, face, aligned);
+  return { face, aligned, quality, verdict: gateFace(quality, limits, face.score) };
 }

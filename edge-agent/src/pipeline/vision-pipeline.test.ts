@@ -153,6 +153,42 @@ describe('VisionPipeline', () => {
     assert.ok((stored[0]?.similarity ?? 0) >= pack.thresholds.match);
   });
 
+  it('measures a decided track’s face again only while the installer view is watched', async () => {
+    let aligned = 0;
+    const counting = new Proxy(pack, {
+      get(target, key) {
+        const value = Reflect.get(target, key, target) as unknown;
+        if (typeof value !== 'function') return value;
+        if (key === 'align') {
+          return (...args: Parameters<ModelPack['align']>) => {
+            aligned += 1;
+            return target.align(...args);
+          };
+        }
+        return (value as (...args: unknown[]) => unknown).bind(target);
+      },
+    });
+    const stored: Decision[] = [];
+    const pipeline = new VisionPipeline(config, ['front'], {
+      pack: counting,
+      gallery: cache,
+      logger: captureLogger().logger,
+      sink: { accept: async (decision) => void stored.push(decision) },
+    });
+    const frames = await walk(Date.UTC(2025, 5, 3, 8, 0, 0), 8);
+    let i = 0;
+    while (stored.length === 0 && i < 5) await pipeline.analyse('front', frames[i++]!);
+    assert.equal(stored[0]?.kind, 'attendance', 'decided on the first frames');
+    const before = aligned;
+    await pipeline.analyse('front', frames[i++]!);
+    await pipeline.analyse('front', frames[i++]!);
+    assert.equal(aligned, before, 'no measuring for a decided track nobody watches');
+    assert.ok(pipeline.view('front')?.faces[0]?.verdict, 'the view still shows the face with its verdict');
+    await pipeline.analyse('front', frames[i++]!);
+    assert.equal(aligned, before + 1, 'measured again while watched');
+    await pipeline.stop();
+  });
+
   it('ignores frames of a camera it was not configured for', async () => {
     const pipeline = new VisionPipeline(config, ['front'], {
       pack,

@@ -155,7 +155,7 @@ export class VisionPipeline {
 
   /** The latest analysed frame of a camera and its faces; undefined for an unknown camera. */
   view(cameraId: string): { frame: Frame; faces: readonly FaceView[] } | null | undefined {
-    return this.lanes.get(cameraId)?.analyser.view;
+    return this.lanes.get(cameraId)?.analyser.watch();
   }
 
   settings(cameraId: string): CameraSettings | undefined {
@@ -176,7 +176,7 @@ export class VisionPipeline {
       cameras: [...this.lanes.values()].map((lane) => ({
         ...lane.stats,
         decisions: { ...lane.stats.decisions },
-        faces: lane.analyser.view?.faces.length ?? 0,
+        faces: lane.analyser.faceCount,
         activeTracks: lane.analyser.activeTracks,
       })),
     };
