@@ -68,6 +68,16 @@ const emptyAxis = (): Axis => ({
   weight: new Float32Array(0),
 });
 
+/** Per-channel mean and std of a format (a single value serves every channel). */
+function channelNorm(format: TensorFormat): {
+  mean: [number, number, number];
+  std: [number, number, number];
+} {
+  const mean = (c: number) => format.mean[c] ?? format.mean[0] ?? 0;
+  const std = (c: number) => format.std[c] ?? format.std[0] ?? 1;
+  return { mean: [mean(0), mean(1), mean(2)], std: [std(0), std(1), std(2)] };
+}
+
 /** Tensor pixels outside `region` become black (0 before normalisation). */
 function fillOutside(target: TensorTarget, r: Region): void {
   const { data, offset, width: tw, height: th, format } = target;
@@ -75,8 +85,9 @@ function fillOutside(target: TensorTarget, r: Region): void {
   const channels = format.channels === 'GREY' ? 1 : 3;
   const plane = tw * th;
   const nchw = format.layout === 'NCHW';
+  const { mean, std } = channelNorm(format);
   for (let c = 0; c < channels; c++) {
-    const fill = -(format.mean[c] ?? format.mean[0] ?? 0) / (format.std[c] ?? format.std[0] ?? 1);
+    const fill = -mean[c]! / std[c]!;
     for (let y = 0; y < th; y++) {
       for (let x = 0; x < tw; x++) {
         if (x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height) continue;
@@ -94,10 +105,10 @@ export function rgbToTensor(pixels: RgbImage, target: TensorTarget, region?: Reg
   const { data, offset, width: tw, height: th, format } = target;
   const r = region ?? { x: 0, y: 0, width: tw, height: th };
   fillOutside(target, r);
-  const mean = (c: number) => format.mean[c] ?? format.mean[0] ?? 0;
-  const std = (c: number) => format.std[c] ?? format.std[0] ?? 1;
-  const [m0, m1, m2] = [mean(0), mean(1), mean(2)];
-  const [s0, s1, s2] = [std(0), std(1), std(2)];
+  const {
+    mean: [m0, m1, m2],
+    std: [s0, s1, s2],
+  } = channelNorm(format);
   const plane = tw * th;
   const nchw = format.layout === 'NCHW';
   const grey = format.channels === 'GREY';
@@ -220,8 +231,6 @@ export class Resampler {
         : { image: source, crop: sourceCrop };
     const { width: tw, height: th, format } = target;
     const r = region ?? { x: 0, y: 0, width: tw, height: th };
-    const mean = (c: number) => format.mean[c] ?? format.mean[0] ?? 0;
-    const std = (c: number) => format.std[c] ?? format.std[0] ?? 1;
     const data = target.data;
     const plane = tw * th;
     const nchw = format.layout === 'NCHW';
@@ -277,12 +286,10 @@ export class Resampler {
     const yStride = ya.stride;
     const grey = format.channels === 'GREY';
     const swap = format.channels === 'BGR';
-    const m0 = mean(0);
-    const m1 = mean(1);
-    const m2 = mean(2);
-    const s0 = std(0);
-    const s1 = std(1);
-    const s2 = std(2);
+    const {
+      mean: [m0, m1, m2],
+      std: [s0, s1, s2],
+    } = channelNorm(format);
     for (let y = 0; y < r.height; y++) {
       const k = y * yStride;
       const n = ya.count[y]!;

@@ -140,7 +140,8 @@ type CodeChange = { add: number; code: Uint8Array } | { remove: number };
  * Measured at 100k templates on one core (bench.ts; its `variants` option times sqlite-vec's vec0): vec0
  * float32 ~107 ms and int8 ~121 ms a query (the npm build of sqlite-vec has no SIMD, and int8 misses 2.5%
  * of top-1s); vec0 `bit[512]` with the rescoring in SQL p50 8.1 / p95 9.1 ms; the in-memory scan with the
- * rescoring p50 1.1-1.4 / p95 1.7-2.3 ms (also with the default 64 MiB page cache), recall@1 1.0.
+ * rescoring p50 1.55-1.61 / p95 1.71-1.82 ms on a quiet machine (1.44 / 1.71 ms with the default 64 MiB
+ * page cache), recall@1 1.0.
  * So the codes live in a plain table (schema 2: no vec0), loaded into memory at open and kept in step with
  * every change once its transaction commits; sqlite-vec stays for the exact rescoring, in SQL, so template
  * vectors never leave the database during a search.
