@@ -30,6 +30,8 @@ const keepUp = 0.9;
 const probeSeconds = 12;
 const warmUpSeconds = 3;
 const maxCameras = 8;
+/** The operating point: decision latency is reported with this many cameras (fewer if they do not keep up). */
+const targetCameras = 4;
 
 /** A walker coming out of the doorway, approaching and leaving on one side, in 4 s. */
 function walker(
@@ -60,7 +62,7 @@ const walkers: Walker[] = [
   walker('cat', sampleFaces.s4Left, 6.7, 'left', true),
   walker('eve', sampleFaces.s5Top, 7.6, 'right', false),
   walker('fay', sampleFaces.s3Middle, 9.9, 'left', true),
-  walker('gus', sampleFaces.s1Right, 10.8, 'right', false),
+  walker('gus', sampleFaces.s1Left, 10.8, 'right', false),
 ];
 
 const round = (v: number) => Math.round(v * 10) / 10;
@@ -140,11 +142,18 @@ export async function benchPipeline(logger: Logger): Promise<Record<string, unkn
       const cpu = await offline(scene.clip, pack, gallery, logger);
       let camerasAt5fps = 0;
       let latency: PipelineStats | null = null;
+      let latencyCameras = 0;
+      let busiest: PipelineStats | null = null;
       for (let count = 1; count <= maxCameras; count++) {
         const run = await live(scene.clip, count, pack, gallery, logger);
-        if (count === 1 || run.minFps >= fps * keepUp) latency = run.stats;
-        if (run.minFps < fps * keepUp) break;
+        const keptUp = run.minFps >= fps * keepUp;
+        if (count <= targetCameras && (count === 1 || keptUp)) {
+          latency = run.stats;
+          latencyCameras = count;
+        }
+        if (!keptUp) break;
         camerasAt5fps = count;
+        busiest = run.stats;
       }
       return {
         pipeline: {
@@ -152,6 +161,10 @@ export async function benchPipeline(logger: Logger): Promise<Record<string, unkn
           analysedFpsPerCore: round((cpu.frames * 1000) / (cpu.analysisCpuMs + cpu.decodeCpuMs)),
           decisionP50Ms: Math.round(latency?.decisionLatencyMs.p50Ms ?? 0),
           decisionP95Ms: Math.round(latency?.decisionLatencyMs.p95Ms ?? 0),
+          // The decision figures above and by kind are of this many cameras running together.
+          decisionCameras: latencyCameras,
+          // The same p95 with every camera that keeps up (camerasAt5fps), the machine near saturation.
+          decisionP95MsAtMostCameras: Math.round(busiest?.decisionLatencyMs.p95Ms ?? 0),
           // Spoofs wait for their track to end (a low passive score never decides early: see track-liveness.ts).
           decisionP95MsByKind: Object.fromEntries(
             Object.entries(latency?.decisionLatencyByKindMs ?? {}).map(([kind, s]) => [

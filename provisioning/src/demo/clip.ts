@@ -48,7 +48,7 @@ export interface PhotoFace {
 
 /** Faces found once in the face-api sample photos with the default pack's detector (score >= 0.94). */
 export const sampleFaces = {
-  s1Right: { photo: 1, box: [1463, 215, 1680, 429] },
+  s1Left: { photo: 1, box: [417, 359, 600, 595] },
   s2Right: { photo: 2, box: [1438, 162, 1642, 392] },
   s3Left: { photo: 3, box: [589, 330, 791, 609] },
   s3Middle: { photo: 3, box: [1075, 196, 1298, 502] },
