@@ -41,6 +41,7 @@ export {
   type DetectOptions,
   type Face,
   type FaceAnalysis,
+  type FaceCandidate,
   loadModelPack,
   ModelPack,
   type ModelPackOptions,

@@ -61,6 +61,17 @@ describe('ModelPack (default pack, real photos)', () => {
     }
   });
 
+  it('findFaces leaves the landmarks model to locate, which gives the faces detect gives', async () => {
+    const { image, faces } = photos[3]!;
+    const candidates = await pack.findFaces(image);
+    assert.deepEqual(
+      candidates.map((c) => c.box),
+      faces.map((f) => f.box),
+    );
+    assert.ok(candidates.every((c) => c.landmarks === undefined));
+    assert.deepEqual(await Promise.all(candidates.map((c) => pack.locate(image, c))), faces);
+  });
+
   it('gives L2-normalised embeddings; different people in one photo score below the match threshold', async () => {
     for (const { image, faces } of photos) {
       const embeddings = await pack.embedMany(faces.map((f) => pack.align(image, f)));

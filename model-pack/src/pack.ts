@@ -52,6 +52,13 @@ export interface Face {
   landmarks: Landmarks5;
 }
 
+/** A detected face before its landmarks are known (a detector without landmark outputs gives none). */
+export interface FaceCandidate {
+  box: Box;
+  score: number;
+  landmarks?: Landmarks5;
+}
+
 export interface DetectOptions {
   /** Only look inside this part of the image (e.g. the doorway of a wide camera view); image pixels. */
   roi?: Box;
@@ -338,6 +345,15 @@ export class ModelPack {
 
   /** Faces in the image, best score first, each with a box and five landmarks. */
   async detect(image: RgbImage, options: DetectOptions = {}): Promise<Face[]> {
+    const candidates = await this.findFaces(image, options);
+    return Promise.all(candidates.map((candidate) => this.locate(image, candidate)));
+  }
+
+  /**
+   * Faces in the image, best score first, with landmarks only where the detector gives them: the caller
+   * can merge, track or drop candidates before paying for `locate` (a landmarks model run per face).
+   */
+  async findFaces(image: RgbImage, options: DetectOptions = {}): Promise<FaceCandidate[]> {
     const runner = this.runner('detector');
     const model = this.manifest.models.detector;
     const input = model.input;
@@ -393,18 +409,19 @@ export class ModelPack {
       this.thresholds.nmsIou,
       options.maxFaces,
     );
-    const faces: Face[] = [];
-    for (const i of kept) {
+    return kept.map((i) => {
       const c = mapped[i]!;
-      const landmarks =
-        c.landmarks && !this.runners.landmarks ? (c.landmarks as unknown as Landmarks5) : undefined;
-      faces.push({
-        box: c.box,
-        score: c.score,
-        landmarks: landmarks ?? (await this.landmarks(image, c.box)),
-      });
-    }
-    return faces;
+      // A landmarks model, when the pack has one, is preferred over the detector's own points.
+      return c.landmarks && !this.runners.landmarks
+        ? { box: c.box, score: c.score, landmarks: c.landmarks as unknown as Landmarks5 }
+        : { box: c.box, score: c.score };
+    });
+  }
+
+  /** The candidate as a face with its five landmarks (from the landmarks model unless the detector gave them). */
+  async locate(image: RgbImage, candidate: FaceCandidate): Promise<Face> {
+    const landmarks = candidate.landmarks ?? (await this.landmarks(image, candidate.box));
+    return { box: candidate.box, score: candidate.score, landmarks };
   }
 
   /** Five landmarks of the face in `box`, from the landmarks model. */

@@ -102,12 +102,13 @@ export async function checkCamera(
         continue;
       }
       const image = rgbFrame(frame.data, frame.width, frame.height);
-      const faces = await detectFaces(
+      const candidates = await detectFaces(
         deps.pack,
         image,
         { ...detection, regions: [] },
         { tiles: true, tracked: [] },
       );
+      const faces = await Promise.all(candidates.map((face) => deps.pack.locate(image, face)));
       const measured = faces.map((face) => measureFace(deps.pack, image, face, limits));
       report.framesAnalysed += 1;
       if (measured.length > 0) report.framesWithFace += 1;

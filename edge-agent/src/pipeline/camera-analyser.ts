@@ -1,4 +1,4 @@
-import type { Face, FaceQuality, ModelPack, QualityLimits } from '@truepresence/model-pack';
+import type { Face, FaceQuality, ModelPack, QualityLimits, RgbImage } from '@truepresence/model-pack';
 import { rgbFrame } from '@truepresence/model-pack';
 import type { Frame } from '../camera/types.ts';
 import { BestShots } from './best-shots.ts';
@@ -54,6 +54,9 @@ export interface DueTrack {
   evidence: TrackEvidence;
   reason: 'early' | 'shots' | 'budget' | 'ended' | 'waited';
 }
+
+/** A face that passed the quality gate on this frame, with its track's evidence. */
+type GatedFace = MeasuredFace & { evidence: TrackEvidence };
 
 export interface CameraSettings {
   cameraId: string;
@@ -139,24 +142,32 @@ export class CameraAnalyser {
         tracked: this.tracker.active.map((track) => this.tracker.predict(track, at)),
       },
     );
-    this.time('detect', performance.now() - t);
 
     const { trackIds, ended } = this.tracker.update(
       faces.map((f) => f.box),
       at,
     );
 
-    t = performance.now();
-    // Nothing more is wanted from a decided track's face: unless someone watches, it is not measured again.
+    // Nothing more is wanted from a decided track's face: unless someone watches, it is not located
+    // (landmarks) or measured again.
     const watched = Date.now() - this.watchedAt < watchWindowMs;
+    const toLocate = faces.map((face, i) => {
+      const evidence = this.evidenceOf(trackIds[i]!);
+      return evidence.decided && !watched && evidence.measure ? null : face;
+    });
+    const located = await Promise.all(toLocate.map((face) => face && this.pack.locate(image, face)));
+    this.time('detect', performance.now() - t);
+
+    t = performance.now();
     const views: FaceView[] = [];
-    const gated: Array<MeasuredFace & { evidence: TrackEvidence }> = [];
-    faces.forEach((face, i) => {
+    const gated: GatedFace[] = [];
+    faces.forEach((candidate, i) => {
       const trackId = trackIds[i]!;
       const evidence = this.evidenceOf(trackId);
-      if (evidence.decided && !watched && evidence.measure) {
-        const { quality, verdict } = evidence.measure;
-        views.push({ trackId, box: face.box, score: face.score, quality, verdict });
+      const face = located[i];
+      if (!face) {
+        const { quality, verdict } = evidence.measure!;
+        views.push({ trackId, box: candidate.box, score: candidate.score, quality, verdict });
         return;
       }
       const m = measureFace(this.pack, image, face, this.settings.limits);
@@ -170,36 +181,8 @@ export class CameraAnalyser {
     this.time('gate', performance.now() - t);
     this.latest = { frame, faces: views };
 
-    if (gated.length > 0) {
-      // A live track stays live (its score is its best window so far): more samples cannot change that.
-      const unsure = gated.filter(
-        (g) => trackLiveness(g.evidence.liveness, this.config.decision.liveness, false).verdict !== 'live',
-      );
-      if (unsure.length > 0) {
-        t = performance.now();
-        const live = await this.pack.livenessMany(
-          image,
-          unsure.map((g) => g.face),
-        );
-        this.time('liveness', (performance.now() - t) / unsure.length);
-        unsure.forEach((g, i) => {
-          g.evidence.liveness.push({
-            live: live[i]!,
-            yawDeg: g.quality.yawDeg,
-            pitchDeg: g.quality.pitchDeg,
-          });
-        });
-      }
-      const wanted = gated.filter((g) => g.evidence.shots.wouldKeep(g.verdict.score));
-      if (wanted.length > 0) {
-        t = performance.now();
-        const embeddings = await this.pack.embedMany(wanted.map((g) => g.aligned));
-        this.time('embed', (performance.now() - t) / wanted.length);
-        wanted.forEach((g, i) => {
-          g.evidence.shots.add({ score: g.verdict.score, embedding: embeddings[i]! });
-        });
-      }
-    }
+    // Liveness and embedding run on their own model threads, side by side.
+    await Promise.all([this.scoreLiveness(image, gated), this.embedShots(gated)]);
 
     const { bestShots, minShots, budgetMs, liveness } = this.config.decision;
     const due = ended.flatMap((track) => this.end(track));
@@ -216,6 +199,35 @@ export class CameraAnalyser {
       due.push({ evidence, reason });
     }
     return due;
+  }
+
+  /** Adds a liveness sample to each gated face's track that is not live yet (more samples cannot change a live one). */
+  private async scoreLiveness(image: RgbImage, gated: readonly GatedFace[]): Promise<void> {
+    const unsure = gated.filter(
+      (g) => trackLiveness(g.evidence.liveness, this.config.decision.liveness, false).verdict !== 'live',
+    );
+    if (unsure.length === 0) return;
+    const t = performance.now();
+    const live = await this.pack.livenessMany(
+      image,
+      unsure.map((g) => g.face),
+    );
+    this.time('liveness', (performance.now() - t) / unsure.length);
+    unsure.forEach((g, i) => {
+      g.evidence.liveness.push({ live: live[i]!, yawDeg: g.quality.yawDeg, pitchDeg: g.quality.pitchDeg });
+    });
+  }
+
+  /** Embeds the gated faces that would be among their track's best shots, and keeps them. */
+  private async embedShots(gated: readonly GatedFace[]): Promise<void> {
+    const wanted = gated.filter((g) => g.evidence.shots.wouldKeep(g.verdict.score));
+    if (wanted.length === 0) return;
+    const t = performance.now();
+    const embeddings = await this.pack.embedMany(wanted.map((g) => g.aligned));
+    this.time('embed', (performance.now() - t) / wanted.length);
+    wanted.forEach((g, i) => {
+      g.evidence.shots.add({ score: g.verdict.score, embedding: embeddings[i]! });
+    });
   }
 
   /** Ends every track (camera idle, or the pipeline stopping); returns those still to decide. */

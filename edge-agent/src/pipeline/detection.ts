@@ -1,4 +1,4 @@
-import type { Box, Face, ModelPack, RgbImage } from '@truepresence/model-pack';
+import type { Box, FaceCandidate, ModelPack, RgbImage } from '@truepresence/model-pack';
 import { containedShare, iou } from './boxes.ts';
 
 export interface DetectionSettings {
@@ -105,7 +105,7 @@ export function searchWindows(
   return windows;
 }
 
-function cutByInnerEdge(face: Face, window: SearchWindow): boolean {
+function cutByInnerEdge(face: FaceCandidate, window: SearchWindow): boolean {
   const { box, innerEdges } = window;
   const f = face.box;
   return (
@@ -120,8 +120,12 @@ function cutByInnerEdge(face: Face, window: SearchWindow): boolean {
  * Merges the faces found in overlapping windows, best score first: a face overlapping a kept one by more
  * than `nmsIou` is the same face, and one lying mostly inside a kept one is a part of it.
  */
-export function mergeDetections(faces: readonly Face[], nmsIou: number, maxFaces: number): Face[] {
-  const kept: Face[] = [];
+export function mergeDetections<F extends FaceCandidate>(
+  faces: readonly F[],
+  nmsIou: number,
+  maxFaces: number,
+): F[] {
+  const kept: F[] = [];
   for (const face of [...faces].sort((a, b) => b.score - a.score)) {
     if (kept.length >= maxFaces) break;
     if (kept.some((k) => iou(face.box, k.box) > nmsIou || containedShare(face.box, k.box) > maxContained))
@@ -131,17 +135,21 @@ export function mergeDetections(faces: readonly Face[], nmsIou: number, maxFaces
   return kept;
 }
 
-/** Detects faces on a whole frame through the model pack, searching every window of the plan. */
+/**
+ * Finds the faces on a whole frame through the model pack, searching every window of the plan (together:
+ * one window's resize overlaps another's detector run). Landmarks are left to the caller, so that the faces
+ * merged away, or not wanted, cost no landmarks run.
+ */
 export async function detectFaces(
   pack: ModelPack,
   image: RgbImage,
   settings: DetectionSettings,
   plan: SearchPlan,
-): Promise<Face[]> {
-  const found: Face[] = [];
-  for (const window of searchWindows(image.width, image.height, settings, plan)) {
-    const faces = await pack.detect(image, { roi: window.box, maxFaces: settings.maxFaces });
-    for (const face of faces) if (!cutByInnerEdge(face, window)) found.push(face);
-  }
+): Promise<FaceCandidate[]> {
+  const windows = searchWindows(image.width, image.height, settings, plan);
+  const perWindow = await Promise.all(
+    windows.map((window) => pack.findFaces(image, { roi: window.box, maxFaces: settings.maxFaces })),
+  );
+  const found = perWindow.flatMap((faces, i) => faces.filter((face) => !cutByInnerEdge(face, windows[i]!)));
   return mergeDetections(found, pack.thresholds.nmsIou, settings.maxFaces);
 }
