@@ -46,7 +46,11 @@ export interface PhotoFace {
   box: readonly [number, number, number, number];
 }
 
-/** Faces found once in the face-api sample photos with the default pack's detector (score >= 0.94). */
+/**
+ * Faces found once in the face-api sample photos with the default pack's detector (score >= 0.94), each a
+ * different person to the default pack: no pair scores above 0.3 (photo 1's right-hand face is left out, it
+ * scores 0.61 against s3Middle, likely the same woman).
+ */
 export const sampleFaces = {
   s1Left: { photo: 1, box: [417, 359, 600, 595] },
   s2Right: { photo: 2, box: [1438, 162, 1642, 392] },
