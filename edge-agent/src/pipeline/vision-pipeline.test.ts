@@ -153,8 +153,9 @@ describe('VisionPipeline', () => {
     assert.ok((stored[0]?.similarity ?? 0) >= pack.thresholds.match);
   });
 
-  it('measures a decided track’s face again only while the installer view is watched', async () => {
+  it('locates and measures a decided track’s face again only while the installer view is watched', async () => {
     let aligned = 0;
+    let located = 0;
     const counting = new Proxy(pack, {
       get(target, key) {
         const value = Reflect.get(target, key, target) as unknown;
@@ -163,6 +164,12 @@ describe('VisionPipeline', () => {
           return (...args: Parameters<ModelPack['align']>) => {
             aligned += 1;
             return target.align(...args);
+          };
+        }
+        if (key === 'locate') {
+          return (...args: Parameters<ModelPack['locate']>) => {
+            located += 1;
+            return target.locate(...args);
           };
         }
         return (value as (...args: unknown[]) => unknown).bind(target);
@@ -179,13 +186,21 @@ describe('VisionPipeline', () => {
     let i = 0;
     while (stored.length === 0 && i < 5) await pipeline.analyse('front', frames[i++]!);
     assert.equal(stored[0]?.kind, 'attendance', 'decided on the first frames');
-    const before = aligned;
+    const before = { aligned, located };
     await pipeline.analyse('front', frames[i++]!);
     await pipeline.analyse('front', frames[i++]!);
-    assert.equal(aligned, before, 'no measuring for a decided track nobody watches');
+    assert.deepEqual(
+      { aligned, located },
+      before,
+      'no landmarks or measuring for a decided track nobody watches',
+    );
     assert.ok(pipeline.view('front')?.faces[0]?.verdict, 'the view still shows the face with its verdict');
     await pipeline.analyse('front', frames[i++]!);
-    assert.equal(aligned, before + 1, 'measured again while watched');
+    assert.deepEqual(
+      { aligned, located },
+      { aligned: before.aligned + 1, located: before.located + 1 },
+      'located and measured again while watched',
+    );
     await pipeline.stop();
   });
 
