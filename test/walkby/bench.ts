@@ -29,7 +29,7 @@ const fps = 5;
 const keepUp = 0.9;
 const probeSeconds = 12;
 const warmUpSeconds = 3;
-const maxCameras = 8;
+const maxCameras = 12;
 /** The operating point: decision latency is reported with this many cameras (fewer if they do not keep up). */
 const targetCameras = 4;
 
