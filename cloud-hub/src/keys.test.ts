@@ -4,10 +4,16 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { isTpError, ProtocolErrorCode, parseConfig, publicKeyFromBase64 } from '@truepresence/protocol';
+import {
+  isTpError,
+  ProtocolErrorCode,
+  parseConfig,
+  parseKey32,
+  publicKeyFromBase64,
+} from '@truepresence/protocol';
 import { hubConfigSchema } from './config.ts';
 import { HubErrorCode } from './errors.ts';
-import { loadHubKeys, parseKey32 } from './keys.ts';
+import { loadHubKeys } from './keys.ts';
 
 test('hub keys are generated on first start into dataDir/keys (0600) and reused after', (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tp-hub-keys-'));
@@ -56,9 +62,9 @@ test('configured keys are read from their secret references and checked', (t) =>
     () => loadHubKeys(config('missing'), {}),
     (e) => isTpError(e, ProtocolErrorCode.secretMissing),
   );
-  assert.deepEqual(parseKey32(Buffer.from(key.toString('base64url')), 'k'), key);
-  assert.deepEqual(parseKey32(Buffer.from(key.toString('base64')), 'k'), key);
-  assert.deepEqual(parseKey32(key, 'k'), key);
+  assert.deepEqual(parseKey32(Buffer.from(key.toString('base64url')), 'k', HubErrorCode.keyInvalid), key);
+  assert.deepEqual(parseKey32(Buffer.from(key.toString('base64')), 'k', HubErrorCode.keyInvalid), key);
+  assert.deepEqual(parseKey32(key, 'k', HubErrorCode.keyInvalid), key);
 });
 
 test('the metrics token is read from its secret reference and must be long enough', (t) => {

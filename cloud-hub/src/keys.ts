@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import {
   generateEd25519KeyPair,
   type HubSigningKey,
+  parseKey32,
   privateKeyFromPem,
   privateKeyToPem,
   publicKeyToBase64,
@@ -72,20 +73,6 @@ function secretOrGenerated(
   return readSecret({ file: path }, secrets);
 }
 
-/** A 32-byte key written as base64url, hex, or raw bytes. */
-export function parseKey32(bytes: Buffer, what: string): Buffer {
-  const text = bytes.toString('utf8').trim();
-  if (/^[0-9a-fA-F]{64}$/.test(text)) return Buffer.from(text, 'hex');
-  if (/^[A-Za-z0-9_=+/-]{43,44}$/.test(text)) {
-    const key = Buffer.from(text.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''), 'base64url');
-    if (key.byteLength === 32) return key;
-  }
-  if (bytes.byteLength === 32) return Buffer.from(bytes);
-  throw hubError(HubErrorCode.keyInvalid, `${what} must be 32 bytes, written as base64url or 64 hex digits`, {
-    what,
-  });
-}
-
 export function loadHubKeys(config: HubConfig, secrets: SecretEnvironment): HubKeys {
   const keysDir = join(config.dataDir, 'keys');
   const pem = secretOrGenerated(
@@ -115,6 +102,7 @@ export function loadHubKeys(config: HubConfig, secrets: SecretEnvironment): HubK
       secrets,
     ),
     'the data key',
+    HubErrorCode.keyInvalid,
   );
   const adminToken = secretOrGenerated(
     config.auth.adminToken,

@@ -8,6 +8,7 @@ import {
   type DeviceProbes,
   isTpError,
   type Logger,
+  parseKey32,
   privateKeyFromPem,
   probeDevice,
   publicKeyFromBase64,
@@ -24,7 +25,7 @@ import { InstallerServer } from './installer/server.ts';
 import { Outbox } from './outbox/outbox.ts';
 import { VisionPipeline } from './pipeline/vision-pipeline.ts';
 import type { SdNotifier } from './sd-notify.ts';
-import { cacheModelPack, key32, storageKey } from './storage-keys.ts';
+import { cacheModelPack, storageKey } from './storage-keys.ts';
 import { AgentLink } from './sync/agent-link.ts';
 
 export interface AgentDeps {
@@ -270,7 +271,7 @@ export class Agent {
           const siteKeys = new Map(
             config.keys.siteKeys.map((k) => [
               k.id,
-              key32(secret(k.key), `site key ${k.id}`, AgentErrorCode.siteKeyInvalid),
+              parseKey32(secret(k.key), `site key ${k.id}`, AgentErrorCode.siteKeyInvalid),
             ]),
           );
           const hubKeys = new Map(config.keys.hubKeys.map((k) => [k.id, publicKeyFromBase64(k.publicKey)]));

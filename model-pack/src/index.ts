@@ -32,6 +32,7 @@ export {
   type ModelRole,
   type ModelThresholds,
   manifestSchema,
+  packId,
   parseManifest,
   type QualityLimits,
   yunetMinifasManifestPath,

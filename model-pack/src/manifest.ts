@@ -173,6 +173,11 @@ export const manifestSchema = z
   });
 
 export type ModelPackManifest = z.infer<typeof manifestSchema>;
+/** The pack's id, `name@version`: what stores and events record as the pack embeddings come from. */
+export function packId(manifest: Pick<ModelPackManifest, 'name' | 'version'>): string {
+  return `${manifest.name}@${manifest.version}`;
+}
+
 export type ModelRole = 'detector' | 'landmarks' | 'embedder' | 'liveness';
 export type ModelThresholds = ModelPackManifest['thresholds'];
 export type ModelInput = z.infer<typeof inputSchema> & {

@@ -35,6 +35,7 @@ import {
   type ModelPackManifest,
   type ModelRole,
   type ModelThresholds,
+  packId,
   type QualityLimits,
 } from './manifest.ts';
 import { type FaceQuality, measureQuality, type QualityIssue, qualityIssues } from './quality.ts';
@@ -174,7 +175,7 @@ export class ModelPack {
 
   /** `name@version`, recorded with every event. */
   get id(): string {
-    return `${this.manifest.name}@${this.manifest.version}`;
+    return packId(this.manifest);
   }
 
   get embeddingSize(): number {

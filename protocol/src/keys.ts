@@ -7,6 +7,7 @@ import {
   verify,
 } from 'node:crypto';
 import { ProtocolErrorCode, protocolError } from './errors.ts';
+import { TpError } from './tp-error.ts';
 
 const pkcs8Ed25519Prefix = Buffer.from('302e020100300506032b657004220420', 'hex');
 const spkiEd25519Prefix = Buffer.from('302a300506032b6570032100', 'hex');
@@ -68,4 +69,18 @@ export function verifyBytes(data: Uint8Array, signature: string, publicKey: KeyO
   return (
     raw.byteLength === 64 && raw.toString('base64url') === signature && verify(null, data, publicKey, raw)
   );
+}
+
+/** A 32-byte secret key written as base64url (or base64), 64 hex digits, or raw bytes; else a `code` error. */
+export function parseKey32(bytes: Buffer, what: string, code: string): Buffer {
+  const text = bytes.toString('utf8').trim();
+  if (/^[0-9a-fA-F]{64}$/.test(text)) return Buffer.from(text, 'hex');
+  if (/^[A-Za-z0-9_=+/-]{43,44}$/.test(text)) {
+    const key = Buffer.from(text.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''), 'base64url');
+    if (key.byteLength === 32) return key;
+  }
+  if (bytes.byteLength === 32) return Buffer.from(bytes);
+  throw new TpError(code, `${what} must be 32 bytes, written as base64url or 64 hex digits`, {
+    details: { what },
+  });
 }

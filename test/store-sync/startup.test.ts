@@ -7,7 +7,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { defaultManifestPath } from '@truepresence/model-pack';
+import { defaultManifestPath, packId } from '@truepresence/model-pack';
 import { createLogger } from '@truepresence/protocol';
 import { track } from '../helpers/processes.ts';
 import { type AgentSetup, decision, openAgent, provision } from './agent.ts';
@@ -111,7 +111,7 @@ describe('agent start-up with unusable storage', () => {
       version: string;
     };
     const logger = createLogger({ level: 'silent', name: 'setup' });
-    const agent = openAgent(setup, true, logger, `${manifest.name}@${manifest.version}`);
+    const agent = openAgent(setup, true, logger, packId(manifest));
     for (let i = 0; i < 200; i++) agent.outbox.append(decision(i));
     await agent.close();
 

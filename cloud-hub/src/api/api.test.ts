@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createLogger, generateEd25519KeyPair, parseConfig, publicKeyToBase64 } from '@truepresence/protocol';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import { tempDir } from '../../../test/hub/harness.ts';
+import { startHub, tempDir } from '../../../test/hub/harness.ts';
 import { hubConfigSchema } from '../config.ts';
 import { buildHub } from '../hub.ts';
 import { hashPassword } from '../passwords.ts';
@@ -554,19 +554,11 @@ describe('metrics with a token and loopback off', () => {
   before(async () => {
     const tokenFile = join(metricsDir.path, 'metrics-token');
     writeFileSync(tokenFile, `${metricsToken}\n`, { mode: 0o600 });
-    const config = parseConfig(
-      hubConfigSchema,
-      {
-        dataDir: metricsDir.path,
-        log: { level: 'silent' },
-        store: { type: 'sqlite', path: join(metricsDir.path, 'hub.sqlite') },
-        broker: { type: 'embedded', port: 0, persistence: 'memory' },
-        metrics: { token: { file: tokenFile }, loopback: false },
-      },
-      'test',
-    );
-    hub = await buildHub(config, { logger: createLogger({ level: 'silent', name: 'test' }) });
-    await hub.ready();
+    ({ app: hub } = await startHub({
+      dataDir: metricsDir.path,
+      store: { type: 'sqlite', path: join(metricsDir.path, 'hub.sqlite') },
+      metrics: { token: { file: tokenFile }, loopback: false },
+    }));
   });
 
   after(async () => {

@@ -7,6 +7,7 @@ import type { HubConfig } from '../config.ts';
 import { HubErrorCode, hubError } from '../errors.ts';
 import { hashPassword, verifyPassword } from '../passwords.ts';
 import type { HubStore, Role, Session, User } from '../store/index.ts';
+import { tokenMatcher } from './bearer.ts';
 
 export interface Actor {
   /** Audit name: the user name, or "api-token". */
@@ -31,7 +32,7 @@ function sha256(text: string): string {
 
 export class AuthService {
   readonly #store: HubStore;
-  readonly #tokenHash: Buffer;
+  readonly #isAdminToken: (candidate: string) => boolean;
   readonly #config: HubConfig['auth'];
   readonly #secrets: SecretEnvironment;
   readonly #logger: Logger;
@@ -45,7 +46,7 @@ export class AuthService {
     logger: Logger,
   ) {
     this.#store = store;
-    this.#tokenHash = createHash('sha256').update(adminToken).digest();
+    this.#isAdminToken = tokenMatcher(adminToken);
     this.#config = config;
     this.#secrets = secrets;
     this.#logger = logger;
@@ -87,8 +88,7 @@ export class AuthService {
   }
 
   tokenActor(token: string): Actor | undefined {
-    const candidate = createHash('sha256').update(token).digest();
-    if (!timingSafeEqual(candidate, this.#tokenHash)) return undefined;
+    if (!this.#isAdminToken(token)) return undefined;
     return { name: tokenActorName, role: 'admin', siteScope: null, via: 'token' };
   }
 

@@ -3,7 +3,7 @@
 // configured time gets one sync_lag alert per reason, raised through the throttle and left alone while it is
 // open; once the agent has caught up the hub resolves it. Every replica checks; the store says what is open.
 import type { Logger } from '@truepresence/protocol';
-import type { Alert, Device, HubStore } from '../store/index.ts';
+import type { Alert, Device, HubStore, RosterChange } from '../store/index.ts';
 import type { AlertThrottle } from './alert-throttle.ts';
 
 export interface SyncLagOptions {
@@ -70,6 +70,17 @@ export class SyncLagMonitor {
       this.#store.listAlerts({ kinds: ['sync_lag'], unresolvedOnly: true, limit: 1000 }),
     ]);
     const siteSeq = new Map(sites.map((s) => [s.id, s.rosterSeq]));
+    // Agents of one site tend to be behind at the same seq: each first missing change is read once a pass.
+    const firstMissing = new Map<string, Promise<RosterChange | undefined>>();
+    const firstMissingOf = (siteId: string, applied: number) => {
+      const key = `${siteId}\u0000${applied}`;
+      let change = firstMissing.get(key);
+      if (!change) {
+        change = this.#store.rosterChangesAfter(siteId, applied, 1).then(([first]) => first);
+        firstMissing.set(key, change);
+      }
+      return change;
+    };
     for (const device of devices) {
       const status = device.lastStatus;
       if (device.status !== 'active' || !status?.online) {
@@ -78,7 +89,7 @@ export class SyncLagMonitor {
       }
       const openOfDevice = open.filter((a) => a.deviceId === device.id);
       for (const lag of [
-        await this.#rosterLag(device, siteSeq.get(device.siteId) ?? 0, now),
+        await this.#rosterLag(device, siteSeq.get(device.siteId) ?? 0, firstMissingOf, now),
         this.#backlogLag(device, now),
       ]) {
         await this.#report(device, lag, openOfDevice, now);
@@ -86,7 +97,12 @@ export class SyncLagMonitor {
     }
   }
 
-  async #rosterLag(device: Device, siteRosterSeq: number, now: number): Promise<Lag> {
+  async #rosterLag(
+    device: Device,
+    siteRosterSeq: number,
+    firstMissingOf: (siteId: string, applied: number) => Promise<RosterChange | undefined>,
+    now: number,
+  ): Promise<Lag> {
     const applied = device.lastStatus?.rosterSeqApplied ?? 0;
     const lag: Lag = {
       reason: 'roster',
@@ -94,7 +110,7 @@ export class SyncLagMonitor {
       caughtUp: `caught up: roster #${applied} applied`,
     };
     if (lag.level) return lag;
-    const [firstMissing] = await this.#store.rosterChangesAfter(device.siteId, applied, 1);
+    const firstMissing = await firstMissingOf(device.siteId, applied);
     if (!firstMissing || now - firstMissing.createdAt < this.#options.lagMs) return lag;
     lag.behind = {
       since: firstMissing.createdAt,

@@ -13,6 +13,7 @@ import { installErrorHandling, toOpenApi } from '../api/http.ts';
 import { peopleRoutes } from '../api/people.ts';
 import { siteRoutes } from '../api/sites.ts';
 import type { Actor } from '../auth/auth.ts';
+import { bearerToken } from '../auth/bearer.ts';
 import { HubErrorCode, hubError } from '../errors.ts';
 import type { Role } from '../store/index.ts';
 import { liveRoutes } from '../web/web-page.ts';
@@ -29,9 +30,9 @@ function cookieValue(header: string | undefined, name: string): string | undefin
 }
 
 async function authenticate(app: FastifyInstance, request: FastifyRequest): Promise<Actor> {
-  const authorization = request.headers.authorization;
-  if (authorization?.startsWith('Bearer ')) {
-    const actor = app.auth.tokenActor(authorization.slice('Bearer '.length).trim());
+  const bearer = bearerToken(request.headers.authorization);
+  if (bearer !== undefined) {
+    const actor = app.auth.tokenActor(bearer);
     if (!actor) throw hubError(HubErrorCode.authRequired, 'the API token is not valid');
     return actor;
   }

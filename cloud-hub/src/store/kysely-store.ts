@@ -846,26 +846,25 @@ export class KyselyRepository implements HubRepository {
     return rows.map(alertFromRow);
   }
 
-  async acknowledgeAlert(id: number, by: string): Promise<Alert> {
-    const row = await this.#db()
-      .updateTable('alerts')
-      .set((eb) => ({
-        acknowledged_at: eb.fn.coalesce('acknowledged_at', eb.val(this.now())),
-        acknowledged_by: eb.fn.coalesce('acknowledged_by', eb.val(by)),
-      }))
-      .where('id', '=', id)
-      .returningAll()
-      .executeTakeFirst();
-    if (!row) throw hubError(HubErrorCode.storeAlertUnknown, `alert ${id} does not exist`, { alertId: id });
-    return alertFromRow(row);
+  acknowledgeAlert(id: number, by: string): Promise<Alert> {
+    return this.#stampAlert(id, { at: 'acknowledged_at', note: 'acknowledged_by' }, by);
   }
 
-  async resolveAlert(id: number, resolution: string): Promise<Alert> {
+  resolveAlert(id: number, resolution: string): Promise<Alert> {
+    return this.#stampAlert(id, { at: 'resolved_at', note: 'resolution' }, resolution);
+  }
+
+  /** Sets an alert's time and note columns once: a second acknowledgement or resolution keeps the first. */
+  async #stampAlert(
+    id: number,
+    columns: { at: 'acknowledged_at'; note: 'acknowledged_by' } | { at: 'resolved_at'; note: 'resolution' },
+    note: string,
+  ): Promise<Alert> {
     const row = await this.#db()
       .updateTable('alerts')
       .set((eb) => ({
-        resolved_at: eb.fn.coalesce('resolved_at', eb.val(this.now())),
-        resolution: eb.fn.coalesce('resolution', eb.val(resolution)),
+        [columns.at]: eb.fn.coalesce(columns.at, eb.val(this.now())),
+        [columns.note]: eb.fn.coalesce(columns.note, eb.val(note)),
       }))
       .where('id', '=', id)
       .returningAll()
